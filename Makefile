@@ -1,0 +1,110 @@
+# boxkit: six small tools that build a container one layer at a time.
+#
+#   make            build lib/ and every tool into build/bin/
+#   make deps       install the Debian packages that are missing (needs root)
+#   make test       deps, build, then unit tests, Bats tests and lesson checks
+#   make demo       deps, build, then the main job (see scripts/demo)
+#   make bench      side-by-side benchmarks against the real tools
+#   make asan       the same tests built with ASan and UBSan
+#   make install    PREFIX=/usr/local DESTDIR=  (binaries, man pages, completion)
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+CXX     ?= g++
+
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -Wno-missing-field-initializers -MMD -MP -Ilib
+# Tools link statically by default: a chain-loader's start-up time is most of
+# its cost (bench/), and a static binary also runs inside a bare root.
+STATIC  ?= yes
+SANITIZE ?=
+ifneq ($(SANITIZE),)
+  CXXFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+  LDFLAGS  += -fsanitize=$(SANITIZE)
+  STATIC   := no
+endif
+
+TOOLS    := $(patsubst tools/%/main.cpp,%,$(wildcard tools/*/main.cpp))
+LIB_SRC  := $(wildcard lib/*.cpp)
+LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/obj/%.o)
+LIBBK    := $(BUILD)/lib/libbk.a
+BINS     := $(TOOLS:%=$(BUILD)/bin/%)
+UNIT_SRC := $(wildcard tests/unit/*.cpp)
+UNIT_OBJ := $(UNIT_SRC:%.cpp=$(BUILD)/obj/%.o)
+UNIT_BIN := $(BUILD)/bin/unit-tests
+
+# A tool may add tools/<tool>/tool.mk to set <tool>_LIBS (extra libraries)
+# and <tool>_STATIC := no.
+-include $(wildcard tools/*/tool.mk)
+
+all: $(BINS) $(UNIT_BIN)
+
+$(BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -c -o $@ $<
+
+$(LIBBK): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+# Every tool: its own .cpp files (main.cpp among them) plus libbk.a.
+define tool_rules
+$(1)_OBJ := $$(patsubst %.cpp,$(BUILD)/obj/%.o,$$(wildcard tools/$(1)/*.cpp))
+$(1)_STATIC ?= $(STATIC)
+$(BUILD)/bin/$(1): $$($(1)_OBJ) $(LIBBK)
+	@mkdir -p $$(@D)
+	$$(CXX) $$(LDFLAGS) $$(if $$(filter yes,$$($(1)_STATIC)),-static) -o $$@ $$($(1)_OBJ) $(LIBBK) $$($(1)_LIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool_rules,$(t))))
+
+# The unit tests see every tool's logic too (not its main.cpp).
+TOOL_LOGIC_OBJ := $(foreach t,$(TOOLS),$(filter-out %/main.o,$($(t)_OBJ)))
+TOOL_LIBS      := $(sort $(foreach t,$(TOOLS),$($(t)_LIBS)))
+$(UNIT_BIN): $(UNIT_OBJ) $(TOOL_LOGIC_OBJ) $(LIBBK)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(TOOL_LOGIC_OBJ) $(LIBBK) $(TOOL_LIBS)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+deps:
+	@scripts/install-deps
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tests/run
+
+unit: $(UNIT_BIN)
+	$(UNIT_BIN)
+
+lessons: all
+	@BUILD=$(BUILD) tests/run lessons
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) scripts/demo
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@for b in bench/*.sh; do BUILD=$(BUILD) bash $$b || exit 1; done
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=address,undefined test
+
+install: $(BINS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(wildcard man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	for t in $(TOOLS); do install -m 0644 completions/boxkit.bash \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$t; done
+
+uninstall:
+	rm -f $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%) \
+	  $(patsubst man/%,$(DESTDIR)$(PREFIX)/share/man/man1/%,$(wildcard man/*.1)) \
+	  $(TOOLS:%=$(DESTDIR)$(PREFIX)/share/bash-completion/completions/%)
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all deps test unit lessons demo bench asan install uninstall clean

@@ -1,0 +1,312 @@
+#include "chrootify.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "error.hpp"
+#include "exec.hpp"
+#include "explain.hpp"
+#include "safepath.hpp"
+#include "sys.hpp"
+
+namespace bk::chrootify {
+
+namespace {
+
+const char* const k_mount_ns_hint =
+    "mounts need a private mount namespace so they vanish with the box; run under "
+    "'nsjail-lite --mount -- chrootify ...' or 'unshare -m chrootify ...'";
+
+// Whether a process other than us and our ancestors is in our mount
+// namespace. Kernel threads always sit in the host's first one, and a shell
+// beside us would see our mounts stay after the box ended. Ancestors are
+// fine: they wait for us (unshare -m, a shell script in a fresh namespace).
+bool mount_namespace_shared() {
+    struct stat self {};
+    if (::stat("/proc/self/ns/mnt", &self) < 0) return false;
+    std::set<pid_t> ancestors;
+    for (pid_t pid = ::getpid(); pid > 0 && ancestors.insert(pid).second;) {
+        std::ifstream stat_file("/proc/" + std::to_string(pid) + "/stat");
+        std::string line;
+        if (!std::getline(stat_file, line)) break;
+        // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+        auto close = line.rfind(')');
+        if (close == std::string::npos) break;
+        std::istringstream rest(line.substr(close + 2));
+        char state;
+        rest >> state >> pid;
+    }
+    DIR* proc = ::opendir("/proc");
+    if (!proc) return false;
+    bool shared = false;
+    while (dirent* e = ::readdir(proc)) {
+        char* end;
+        long pid = std::strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0 || ancestors.count(pid_t(pid))) continue;
+        struct stat other {};
+        std::string ns = std::string("/proc/") + e->d_name + "/ns/mnt";
+        if (::stat(ns.c_str(), &other) == 0 && other.st_ino == self.st_ino && other.st_dev == self.st_dev) {
+            shared = true;
+            break;
+        }
+    }
+    ::closedir(proc);
+    return shared;
+}
+
+// 1. Mounts must not reach the host's mount table, where they would outlive
+//    the box; pivot_root cannot run there at all.
+void check_mount_namespace(const Options& o) {
+    if (!o.mounts_anything() || !mount_namespace_shared()) return;
+    std::string what = o.pivot ? "pivot_root into " + o.new_root : "mount inside " + o.new_root;
+    throw Error(what + " from a mount namespace other processes share", "", 0, k_mount_ns_hint);
+}
+
+// 2. Whatever we mount from here stays in this namespace (util-linux unshare
+//    does the same; a "shared" root would propagate our mounts to the host).
+void make_mounts_private(const Options& o) {
+    if (!o.mounts_anything()) return;
+    sys::mount("keep this box's mounts out of every other mount namespace", "", "/", "", MS_REC | MS_PRIVATE);
+}
+
+// 3. The root: an overlay of the image's layers, or the directory itself
+//    bind-mounted onto itself when pivot_root or --readonly need a mount.
+//    Opened only after mounting: an fd taken before would see what is under.
+Fd prepare_root(const Options& o) {
+    if (!o.lowers.empty()) {
+        sys::mount("stack the read-only layers under a writable upper directory", "overlay", o.new_root, "overlay", 0,
+                   overlay_options(o.lowers, o.upper, o.work));
+    } else if (o.pivot || o.read_only) {
+        sys::mount("make the new root a mount point of its own", o.new_root, o.new_root, "", MS_BIND | MS_REC);
+    }
+    return sys::open("hold the new root open, so every path below is resolved inside it", o.new_root,
+                     O_PATH | O_DIRECTORY);
+}
+
+// /proc, /dev and /sys must be plain directories: a symlink there
+// (proc -> /) is how a hostile root would aim our mounts at the host.
+Fd checked_dir(int root, const Options& o, const std::string& path) {
+    auto refuse = [&] {
+        return Error("mount on " + path + " inside " + o.new_root, "", 0,
+                     path + " in the root filesystem must be a plain directory, not a symlink or a file");
+    };
+    try {
+        Fd fd = open_in_root(root, o.new_root, path, O_PATH | O_NOFOLLOW, {.no_symlinks = true});
+        struct stat st {};
+        if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) return fd;
+    } catch (const Error& e) {
+        if (e.err() != ENOENT) throw refuse();
+        sys::mkdirat("make the directory the mount needs", root, path.substr(1), 0555);
+        return open_in_root(root, o.new_root, path, O_PATH | O_DIRECTORY, {.no_symlinks = true});
+    }
+    throw refuse();
+}
+
+// 4. /proc: the kernel's view of processes. Without a new PID namespace it
+//    still shows the host's, which lesson 02 points out.
+void mount_proc(const Options& o, int root) {
+    if (!o.proc) return;
+    Fd target = checked_dir(root, o, "/proc");
+    sys::mount_at("show the processes of this PID namespace in /proc", "proc", target.get(), o.new_root + "/proc",
+                  "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+}
+
+// 5. /dev: a small tmpfs with only the devices a program expects, bound
+//    from the host's (which also works in a user namespace, unlike mknod).
+void mount_dev(const Options& o, int root) {
+    if (!o.dev) return;
+    Fd target = checked_dir(root, o, "/dev");
+    sys::mount_at("give the box an empty /dev of its own", "tmpfs", target.get(), o.new_root + "/dev", "tmpfs",
+                  MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k");
+    Fd dev = open_in_root(root, o.new_root, "/dev", O_PATH | O_DIRECTORY, {.no_symlinks = true});
+    for (const char* name : {"null", "zero", "full", "random", "urandom", "tty"}) {
+        std::string host = std::string("/dev/") + name;
+        Fd node = sys::openat("make a place for " + host, dev.get(), name, O_WRONLY | O_CREAT | O_EXCL, 0666);
+        sys::mount_at("let the box use the host's " + host, host, node.get(), o.new_root + host, "", MS_BIND);
+    }
+    sys::mkdirat("make room for the box's terminals", dev.get(), "pts", 0755);
+    Fd pts = sys::openat("hold /dev/pts open", dev.get(), "pts", O_PATH | O_DIRECTORY | O_NOFOLLOW);
+    sys::mount_at("give the box its own pseudo-terminals", "devpts", pts.get(), o.new_root + "/dev/pts", "devpts",
+                  MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620");
+    sys::mkdirat("make room for shared memory", dev.get(), "shm", 01777);
+    Fd shm = sys::openat("hold /dev/shm open", dev.get(), "shm", O_PATH | O_DIRECTORY | O_NOFOLLOW);
+    sys::mount_at("give the box its own shared memory", "shm", shm.get(), o.new_root + "/dev/shm", "tmpfs",
+                  MS_NOSUID | MS_NODEV, "mode=1777,size=65536k");
+    for (auto [name, target_path] : {std::pair{"ptmx", "pts/ptmx"}, {"fd", "/proc/self/fd"},
+                                     {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
+                                     {"stderr", "/proc/self/fd/2"}}) {
+        sys::symlinkat("add the link programs expect", target_path, dev.get(), name);
+    }
+}
+
+// 6. /sys, read-only: the box may look at devices, never change them.
+void mount_sys(const Options& o, int root) {
+    if (!o.sys) return;
+    Fd target = checked_dir(root, o, "/sys");
+    try {
+        sys::mount_at("show the kernel's devices, read-only", "sysfs", target.get(), o.new_root + "/sys", "sysfs",
+                      MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    } catch (const Error& e) {
+        // A user namespace without its own network namespace may not mount
+        // sysfs; a read-only bind of the host's /sys shows the same.
+        if (e.err() != EPERM) throw;
+        sys::mount_at("show the host's /sys instead", "/sys", target.get(), o.new_root + "/sys", "", MS_BIND | MS_REC);
+        Fd again = open_in_root(root, o.new_root, "/sys", O_PATH | O_DIRECTORY, {.no_symlinks = true});
+        sys::mount_at("make it read-only", "", again.get(), o.new_root + "/sys", "",
+                      MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    }
+}
+
+// 7. Volumes: a host directory or file seen at a path inside the box.
+void mount_binds(const Options& o, int root) {
+    for (const auto& b : o.binds) {
+        Fd source = sys::open("hold the volume's source open", b.source, O_PATH);
+        struct stat st {};
+        ::fstat(source.get(), &st);
+        Fd target = S_ISDIR(st.st_mode) ? make_dirs_in_root(root, o.new_root, b.target, 0755)
+                                        : make_file_in_root(root, o.new_root, b.target, 0644);
+        std::string shown = o.new_root + clean_path(b.target);
+        sys::mount("show " + b.source + " at " + b.target + " inside the box",
+                   "/proc/self/fd/" + std::to_string(source.get()),
+                   "/proc/self/fd/" + std::to_string(target.get()), "", MS_BIND | MS_REC, {}, shown);
+        if (b.read_only) {
+            Fd mounted = open_in_root(root, o.new_root, b.target, O_PATH);
+            sys::mount_at("make the volume read-only", "", mounted.get(), shown, "",
+                          MS_REMOUNT | MS_BIND | MS_RDONLY);
+        }
+    }
+}
+
+// 8. Scratch space that lives in memory and goes with the box.
+void mount_tmpfs(const Options& o, int root) {
+    for (const auto& path : o.tmpfs) {
+        Fd target = make_dirs_in_root(root, o.new_root, path, 0755);
+        sys::mount_at("give the box scratch space in memory", "tmpfs", target.get(), o.new_root + clean_path(path),
+                      "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+    }
+}
+
+// 9. The working directory must exist before the root turns read-only.
+void make_workdir(const Options& o, int root) {
+    if (!o.workdir.empty()) make_dirs_in_root(root, o.new_root, o.workdir, 0755);
+}
+
+// 10. docker run --read-only: the root cannot be written; the mounts on it
+//     (/proc, /dev, volumes, tmpfs) keep their own flags.
+void make_readonly(const Options& o) {
+    if (!o.read_only) return;
+    sys::mount("make the new root read-only", "", o.new_root, "", MS_REMOUNT | MS_BIND | MS_RDONLY);
+}
+
+// 11. Enter the root. pivot_root(".", ".") stacks the old root on top of the
+//     new one; detaching "." then drops it, so no path leads back to the
+//     host's files (the escape a plain chroot allows).
+void enter_root(const Options& o) {
+    if (!o.pivot) {
+        sys::chroot("make " + o.new_root + " the root of this process", o.new_root);
+        sys::chdir("start at the top of the new root", "/");
+        return;
+    }
+    sys::chdir("go to the new root", o.new_root);
+    try {
+        sys::pivot_root("make the new root the root of this mount namespace", ".", ".");
+    } catch (Error& e) {
+        if (e.err() == EINVAL) e.with_hint("pivot_root needs a private mount namespace and a root that is not shared; " + std::string(k_mount_ns_hint));
+        throw;
+    }
+    sys::umount2("detach the old root so nothing leads back to the host", ".", MNT_DETACH);
+    sys::chdir("start at the top of the new root", "/");
+}
+
+void enter_workdir(const Options& o) {
+    if (!o.workdir.empty()) sys::chdir("start the command in its working directory", o.workdir);
+}
+
+void set_environment(const Options& o) {
+    if (o.clear_env) {
+        // The narration flags travel on, so a chain stays narrated.
+        std::vector<std::pair<std::string, std::string>> keep;
+        for (const char* name : {"BOXKIT_EXPLAIN", "BOXKIT_VERBOSE", "BOXKIT_QUIET"})
+            if (const char* v = std::getenv(name)) keep.emplace_back(name, v);
+        ::clearenv();
+        for (auto& [k, v] : keep) ::setenv(k.c_str(), v.c_str(), 1);
+    }
+    for (const auto& kv : o.env) {
+        auto eq = kv.find('=');
+        ::setenv(kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str(), 1);
+    }
+}
+
+// 12. Last, give up root: groups, then gid, then uid (after setuid we could
+//     no longer change the others).
+void drop_to_user(const Options& o) {
+    if (!o.user) return;
+    try {
+        sys::setgroups("drop the supplementary groups", {});
+    } catch (const Error& e) {
+        // In a user namespace with setgroups denied there are none to drop.
+        if (e.err() != EPERM) throw;
+    }
+    sys::setresgid("run as the requested group", o.user->gid);
+    sys::setresuid("run as the requested user", o.user->uid);
+}
+
+} // namespace
+
+bool Options::mounts_anything() const {
+    return pivot || proc || dev || sys || read_only || !binds.empty() || !tmpfs.empty() || !lowers.empty();
+}
+
+void validate(Options& o) {
+    if (o.new_root.empty()) throw Error("start without a new root", "", 0, "give the directory: chrootify ./rootfs -- /bin/sh");
+    if (!o.lowers.empty() && o.upper.empty())
+        throw Error("use --overlay without --upper", "", 0, "say where the box's writes go: --upper DIR");
+    if (o.lowers.empty() && (!o.upper.empty() || !o.work.empty()))
+        throw Error("use --upper or --work without --overlay", "", 0, "give the layers too: --overlay LOWER --upper DIR");
+    if (o.work.empty() && !o.upper.empty()) o.work = o.upper + ".work";
+    if (!o.workdir.empty() && o.workdir[0] != '/')
+        throw Error("use --workdir " + o.workdir, "", 0, "the working directory is a path inside the box: it starts with /");
+    struct stat st {};
+    if (::stat(o.new_root.c_str(), &st) < 0) {
+        int err = errno;
+        throw Error("use " + o.new_root + " as the new root", "stat(" + quote(o.new_root) + ")", err,
+                    "make a root filesystem first, for example: lessons/02-chroot shows how with busybox");
+    }
+    if (!S_ISDIR(st.st_mode)) throw Error("use " + o.new_root + " as the new root", "", ENOTDIR);
+    if (!o.upper.empty()) {
+        for (auto* dir : {&o.upper, &o.work})
+            if (::mkdir(dir->c_str(), 0755) < 0 && errno != EEXIST)
+                throw_errno("make the overlay's directory " + *dir, "mkdir(" + quote(*dir) + ")");
+    }
+    if (o.command.empty()) o.command = {"/bin/sh"};
+}
+
+void run(const Options& o) {
+    check_mount_namespace(o);
+    make_mounts_private(o);
+    Fd root = prepare_root(o);
+    mount_proc(o, root.get());
+    mount_dev(o, root.get());
+    mount_sys(o, root.get());
+    mount_binds(o, root.get());
+    mount_tmpfs(o, root.get());
+    make_workdir(o, root.get());
+    make_readonly(o);
+    enter_root(o);
+    enter_workdir(o);
+    set_environment(o);
+    drop_to_user(o);
+    exec_command(o.command);
+}
+
+} // namespace bk::chrootify
