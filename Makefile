@@ -30,15 +30,20 @@ LIB_SRC  := $(wildcard lib/*.cpp)
 LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/obj/%.o)
 LIBBK    := $(BUILD)/lib/libbk.a
 BINS     := $(TOOLS:%=$(BUILD)/bin/%)
-UNIT_SRC := $(wildcard tests/unit/*.cpp)
-UNIT_OBJ := $(UNIT_SRC:%.cpp=$(BUILD)/obj/%.o)
-UNIT_BIN := $(BUILD)/bin/unit-tests
+# Unit tests: tests/unit/test_<tool>*.cpp (dashes as underscores) go into
+# build/bin/unit-<tool> with that tool's logic; the rest test lib/ and go
+# into build/bin/unit-lib. One tool's half-done work never breaks another's.
+UNIT_MAIN := $(BUILD)/obj/tests/unit/main.o
+TOOL_UNIT_SRC = $(wildcard tests/unit/test_$(subst -,_,$(1))*.cpp)
+LIB_UNIT_SRC := $(filter-out tests/unit/main.cpp $(foreach t,$(TOOLS),$(call TOOL_UNIT_SRC,$(t))),$(wildcard tests/unit/*.cpp))
+UNIT_BINS := $(BUILD)/bin/unit-lib $(foreach t,$(TOOLS),$(if $(call TOOL_UNIT_SRC,$(t)),$(BUILD)/bin/unit-$(t)))
 
 # A tool may add tools/<tool>/tool.mk to set <tool>_LIBS (extra libraries)
-# and <tool>_STATIC := no.
+# and <tool>_STATIC := no. Libraries lib/ itself needs go in LIB_LIBS, here.
+LIB_LIBS := 
 -include $(wildcard tools/*/tool.mk)
 
-all: $(BINS) $(UNIT_BIN)
+all: $(BINS) $(UNIT_BINS)
 
 $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(@D)
@@ -48,22 +53,26 @@ $(LIBBK): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-# Every tool: its own .cpp files (main.cpp among them) plus libbk.a.
+# Every tool: its own .cpp files (main.cpp among them) plus libbk.a; its unit
+# tests link its .cpp files but main.cpp. `make TOOL` builds both.
 define tool_rules
 $(1)_OBJ := $$(patsubst %.cpp,$(BUILD)/obj/%.o,$$(wildcard tools/$(1)/*.cpp))
 $(1)_STATIC ?= $(STATIC)
 $(BUILD)/bin/$(1): $$($(1)_OBJ) $(LIBBK)
 	@mkdir -p $$(@D)
 	$$(CXX) $$(LDFLAGS) $$(if $$(filter yes,$$($(1)_STATIC)),-static) -o $$@ $$($(1)_OBJ) $(LIBBK) $$($(1)_LIBS)
+$(1)_UNIT_OBJ := $$(patsubst %.cpp,$(BUILD)/obj/%.o,$$(call TOOL_UNIT_SRC,$(1)))
+$(BUILD)/bin/unit-$(1): $(UNIT_MAIN) $$($(1)_UNIT_OBJ) $$(filter-out %/main.o,$$($(1)_OBJ)) $(LIBBK)
+	@mkdir -p $$(@D)
+	$$(CXX) $$(LDFLAGS) -o $$@ $$^ $$($(1)_LIBS)
+$(1): $(BUILD)/bin/$(1) $$(if $$(call TOOL_UNIT_SRC,$(1)),$(BUILD)/bin/unit-$(1))
+.PHONY: $(1)
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rules,$(t))))
 
-# The unit tests see every tool's logic too (not its main.cpp).
-TOOL_LOGIC_OBJ := $(foreach t,$(TOOLS),$(filter-out %/main.o,$($(t)_OBJ)))
-TOOL_LIBS      := $(sort $(foreach t,$(TOOLS),$($(t)_LIBS)))
-$(UNIT_BIN): $(UNIT_OBJ) $(TOOL_LOGIC_OBJ) $(LIBBK)
+$(BUILD)/bin/unit-lib: $(UNIT_MAIN) $(LIB_UNIT_SRC:%.cpp=$(BUILD)/obj/%.o) $(LIBBK)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(TOOL_LOGIC_OBJ) $(LIBBK) $(TOOL_LIBS)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
@@ -74,8 +83,8 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) tests/run
 
-unit: $(UNIT_BIN)
-	$(UNIT_BIN)
+unit: $(UNIT_BINS)
+	@BUILD=$(BUILD) tests/run unit
 
 lessons: all
 	@BUILD=$(BUILD) tests/run lessons
