@@ -40,7 +40,7 @@ UNIT_BINS := $(BUILD)/bin/unit-lib $(foreach t,$(TOOLS),$(if $(call TOOL_UNIT_SR
 
 # A tool may add tools/<tool>/tool.mk to set <tool>_LIBS (extra libraries)
 # and <tool>_STATIC := no. Libraries lib/ itself needs go in LIB_LIBS, here.
-LIB_LIBS := 
+LIB_LIBS := -lcrypto
 -include $(wildcard tools/*/tool.mk)
 
 all: $(BINS) $(UNIT_BINS)
