@@ -1,0 +1,112 @@
+// nsjail-lite [OPTIONS] -- COMMAND [ARG...]
+// nsjail-lite ps|exec|stop|kill|inspect|logs ...
+// Options in, Options::run out; the work is in the other files.
+#include "argv.hpp"
+#include "cli.hpp"
+#include "error.hpp"
+#include "nsjail_lite.hpp"
+
+using namespace bk;
+
+namespace {
+
+const char* const k_footer = R"(Named boxes:
+  nsjail-lite ps [--all] [--json]           list boxes (--all: stale records too)
+  nsjail-lite exec NAME [--] COMMAND        run COMMAND inside a running box (docker exec)
+  nsjail-lite stop NAME [--time 10]         SIGTERM, then SIGKILL after the grace time
+  nsjail-lite kill NAME [--signal SIG]      send a signal (default KILL)
+  nsjail-lite inspect NAME [--json]         its record: pid, namespaces, command
+  nsjail-lite logs NAME [--follow]          the output of a --detach box
+
+Examples:
+  nsjail-lite --pid --mount -- chrootify --pivot --proc ./rootfs -- /bin/ps
+  nsjail-lite --user -- id                   # rootless: root inside, you outside
+  nsjail-lite --all --hostname web --name web --detach -- /bin/sleep 1000
+  nsjail-lite exec web -- hostname
+
+Exit status: 125 if nsjail-lite fails, 126/127 if the command cannot run or is
+not found, otherwise the command's own (128+S when a signal S ended it).
+Lesson: lessons/03-namespaces/README.md    Manual: man nsjail-lite)";
+
+// `exec NAME COMMAND...` may leave out the "--": the command then starts at
+// the first word after NAME.
+void split_exec_without_separator(SplitArgv& args) {
+    if (args.had_separator || args.own.size() < 3 || args.own[1] != "exec") return;
+    for (size_t i = 2; i < args.own.size(); ++i) {
+        if (args.own[i].rfind("-", 0) == 0) continue;
+        args.command.assign(args.own.begin() + long(i) + 1, args.own.end());
+        args.own.resize(i + 1);
+        return;
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    return cli::main_guard("nsjail-lite", [&] {
+        SplitArgv args = split_argv(argc, argv);
+        split_exec_without_separator(args);
+        nsjail_lite::Options o;
+        cli::Common common;
+        CLI::App app{"Run a command in new namespaces, so it sees only what the box shows it.", "nsjail-lite"};
+        cli::setup(app, common, k_footer);
+        app.add_flag("--pid", o.pid, "New PID namespace: the command is pid 1 and sees only its own processes");
+        app.add_flag("--uts", o.uts, "New UTS namespace: its own hostname");
+        app.add_flag("--ipc", o.ipc, "New IPC namespace: its own System V IPC and message queues");
+        app.add_flag("--mount", o.mount, "New mount namespace, made private: its mounts stay inside");
+        app.add_flag("--net", o.net, "New network namespace: only loopback, brought up");
+        app.add_flag("--user", o.user, "New user namespace (rootless): root inside is you outside");
+        app.add_flag("--cgroup", o.cgroup, "New cgroup namespace: its own cgroup looks like the root");
+        app.add_flag("--all", o.all, "All of the above (--user only when not root)");
+        app.add_option("--hostname", o.hostname, "Set the box's hostname (implies --uts)")->type_name("NAME");
+        app.add_flag("--init", o.init, "Run a tiny pid 1 that reaps orphans and forwards signals (like tini)");
+        app.add_flag("--map-root", o.map_root, "With --user: root inside is you outside (the default)");
+        app.add_option("--map-user", o.map_user, "With --user: you are UID:GID inside")->type_name("UID:GID");
+        app.add_option("--uid-map", o.uid_map, "With --user: map a range of uids (repeatable; newuidmap when not root)")
+            ->type_name("IN:OUT:COUNT");
+        app.add_option("--gid-map", o.gid_map, "With --user: map a range of gids (repeatable; newgidmap when not root)")
+            ->type_name("IN:OUT:COUNT");
+        app.add_option("--keep-fd", o.keep_fds, "Let the command inherit this fd too (repeatable)")->type_name("N");
+        app.add_option("--name", o.name, "Record the box under NAME, for ps/exec/stop/kill/inspect/logs")
+            ->type_name("NAME");
+        app.add_flag("-d,--detach", o.detach, "Start in the background, print the name, log output to the run dir");
+
+        app.fallthrough();
+        app.require_subcommand(0, 1);
+        std::string name, signal = "KILL";
+        bool all = false, json = false, follow = false;
+        double grace = 10;
+        auto* ps = app.add_subcommand("ps", "List the running boxes");
+        ps->add_flag("-a,--all", all, "Also records left by boxes that are gone");
+        ps->add_flag("--json", json, "One JSON array on stdout");
+        auto* exec = app.add_subcommand("exec", "Run a command inside a running box (docker exec)");
+        exec->add_option("NAME", name, "The box")->required();
+        auto* stop = app.add_subcommand("stop", "Stop a box: SIGTERM, then SIGKILL after the grace time");
+        stop->add_option("NAME", name, "The box")->required();
+        stop->add_option("-t,--time", grace, "Seconds to wait before SIGKILL (default 10)")->check(CLI::Range(0.0, 86400.0));
+        auto* kill = app.add_subcommand("kill", "Send a signal to a box's first process");
+        kill->add_option("NAME", name, "The box")->required();
+        kill->add_option("-s,--signal", signal, "The signal (default KILL)")->type_name("SIG");
+        auto* inspect = app.add_subcommand("inspect", "Show a box's record");
+        inspect->add_option("NAME", name, "The box")->required();
+        inspect->add_flag("--json", json, "One JSON document on stdout");
+        auto* logs = app.add_subcommand("logs", "Print the output of a --detach box");
+        logs->add_option("NAME", name, "The box")->required();
+        logs->add_flag("-f,--follow", follow, "Keep printing while the box runs");
+
+        if (auto code = cli::parse(app, args.own, common)) return *code;
+        auto no_command = [&](const char* sub) {
+            if (args.had_separator)
+                throw bk::Error(std::string("use -- with ") + sub, "", 0, std::string("'nsjail-lite ") + sub + "' runs no command");
+        };
+        if (*ps) return no_command("ps"), nsjail_lite::cmd_ps(all, json);
+        if (*exec) return nsjail_lite::cmd_exec(name, args.command);
+        if (*stop) return no_command("stop"), nsjail_lite::cmd_stop(name, grace);
+        if (*kill) return no_command("kill"), nsjail_lite::cmd_kill(name, signal);
+        if (*inspect) return no_command("inspect"), nsjail_lite::cmd_inspect(name, json);
+        if (*logs) return no_command("logs"), nsjail_lite::cmd_logs(name, follow);
+        o.command = args.command;
+        nsjail_lite::validate(o);
+        return nsjail_lite::run(o);
+    });
+}

@@ -1,0 +1,24 @@
+// The mount namespace: the box starts with a copy of the host's mount table.
+// Copies stay joined to the originals through "shared" propagation (systemd
+// makes / shared), so a mount inside would appear on the host too. Making
+// every mount private first cuts that link both ways, as unshare(1) does.
+// With a new PID namespace too, /proc is mounted afresh, as
+// `unshare --pid --mount-proc` does: the host's /proc would show the host's
+// processes, and getpid() (1) would not match /proc/self. See
+// mount_namespaces(7), proc(5).
+#include <sys/mount.h>
+
+#include "nsjail_lite.hpp"
+#include "sys.hpp"
+
+namespace bk::nsjail_lite {
+
+void setup_mount(const Options& o) {
+    if (!o.mount) return;
+    sys::mount("keep the box's mounts out of the host, and the host's new ones out of the box", "", "/", "",
+               MS_REC | MS_PRIVATE);
+    if (o.pid)
+        sys::mount("show only the box's processes in /proc", "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+}
+
+} // namespace bk::nsjail_lite
