@@ -1,0 +1,137 @@
+#!/usr/bin/env bats
+# lessons/present: the instructor's presenter. Driven for real in a terminal
+# (tmux), with keys, and straight through with --auto as CI does.
+
+load helpers
+
+PRESENT=$BATS_TEST_DIRNAME/../../lessons/present
+
+setup() {
+  cd "$BATS_TEST_TMPDIR"
+  mkdir -p lesson
+  cat > lesson/README.md <<'MD'
+<!-- lesson: timeout=20 -->
+# A lesson to test the presenter
+
+The first step sets a variable.
+
+```console
+$ X=one; echo "step one $X"
+step one one
+```
+
+The second step counts how often it ran.
+
+```console
+$ N=$((N + 1)); echo "count $N, X still $X"
+count {{n}}, X still one
+```
+
+The third step does not do what the lesson says.
+
+```console
+$ echo "something else"
+what the lesson says
+```
+MD
+  SOCK=boxkit-present-$$-$BATS_TEST_NUMBER
+}
+
+teardown() {
+  tmux -L "$SOCK" kill-server 2>/dev/null || true
+}
+
+# Wait until the terminal shows TEXT (a grep -E pattern); print the screen if it never does.
+screen_shows() {
+  local i
+  for i in $(seq 1 100); do
+    tmux -L "$SOCK" capture-pane -p -t present > screen.txt 2>/dev/null || true
+    grep -Eq -- "$1" screen.txt && return 0
+    sleep 0.1
+  done
+  echo "the terminal never showed: $1" >&2
+  cat screen.txt >&2
+  return 1
+}
+press() { tmux -L "$SOCK" send-keys -t present "$@"; }
+
+start_presenter() {
+  require_cmd tmux
+  tmux -L "$SOCK" new-session -d -s present -x 100 -y 40 \
+    "$PRESENT $* $BATS_TEST_TMPDIR/lesson; echo PRESENT-EXIT=\$?; sleep 60"
+}
+
+@test "keys: run, next, run again, back, skip, quit; state carries from step to step" {
+  start_presenter
+  screen_shows 'step 1/3'
+  screen_shows '\[Enter\] run'
+  run grep -c 'step one one' screen.txt
+  assert_output 0                                   # nothing runs before a key
+  press Enter;  screen_shows '^step one one$'
+  screen_shows '\[as the lesson says\]'
+  press Enter;  screen_shows 'step 2/3'
+  screen_shows 'counts how often it ran'            # the lesson's text is shown
+  press Enter;  screen_shows '^count 1, X still one$'
+  press r;      screen_shows '^count 2, X still one$'
+  press b;      screen_shows 'step 1/3'
+  press s;      screen_shows 'step 2/3'             # skipped step 1: not run again
+  press Enter;  screen_shows '^count 3, X still one$'
+  press Enter;  screen_shows 'step 3/3'
+  press Enter;  screen_shows '^something else$'
+  screen_shows 'not what the lesson says'
+  screen_shows '^  what the lesson says$'
+  press q;      screen_shows 'PRESENT-EXIT=0'
+}
+
+@test "arrow keys move between steps; q before running quits at once" {
+  start_presenter
+  screen_shows 'step 1/3'
+  press Right;  screen_shows '^step one one$'
+  press Right;  screen_shows 'step 2/3'
+  press Left;   screen_shows 'step 1/3'
+  press q;      screen_shows 'PRESENT-EXIT=0'
+}
+
+@test "--auto runs straight through and exits 1 when a step differs from the lesson" {
+  bk_run 1 "$PRESENT" --auto lesson
+  assert_output --partial 'step one one'
+  assert_output --partial 'count 1, X still one'
+  assert_output --partial 'not what the lesson says'
+  assert_output --partial '3 steps, 1 not as the lesson says'
+  sed -i 's/^what the lesson says$/something else/' lesson/README.md
+  bk_run 0 "$PRESENT" --auto lesson/README.md
+  assert_output --partial '3 steps, 0 not as the lesson says'
+}
+
+@test "--auto narrates boxkit tools with --explain, and still checks the output" {
+  require_root
+  make_busybox_root "$BATS_TEST_TMPDIR/root"
+  cat > lesson/README.md <<MD
+# Narration
+
+\`\`\`console
+\$ chrootify $BATS_TEST_TMPDIR/root -- /bin/echo inside
+inside
+\`\`\`
+MD
+  bk_run 0 "$PRESENT" --auto lesson
+  assert_output --partial 'chrootify: explain: '
+  assert_output --partial '[as the lesson says]'
+  bk_run 0 "$PRESENT" --auto --no-explain lesson
+  refute_output --partial 'explain'
+}
+
+@test "--auto presents lesson 00 from start to end" {
+  BK_TIMEOUT=120 bk_run 0 "$PRESENT" --auto 00
+  assert_output --partial '[step 1/'
+  assert_output --regexp 'present: 00 .*: [0-9]+ steps, 0 not as the lesson says'
+}
+
+@test "bad lesson names and missing terminals are refused with a hint" {
+  bk_run 1 "$PRESENT" --auto 99
+  assert_regex "$stderr" 'cannot find the lesson 99'
+  bk_run 1 setsid "$PRESENT" lesson </dev/null
+  assert_regex "$stderr" 'cannot read keys: no terminal'
+  bk_run 0 "$PRESENT" --help
+  assert_output --partial 'lessons/present'
+}
