@@ -1,0 +1,56 @@
+// netfwd ls: what is published and linked now, from the records, after
+// dropping those whose netfwd or interface is gone.
+#include <signal.h>
+
+#include <cstdio>
+
+#include "error.hpp"
+#include "json.hpp"
+#include "link.hpp"
+#include "netfwd.hpp"
+#include "state.hpp"
+
+namespace bk::netfwd {
+
+namespace {
+
+bool alive(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+
+} // namespace
+
+int ls(const LsOptions& o) {
+    json publishes = json::array(), links = json::array();
+    for (json& r : read_records()) {
+        std::string file = r.value("file", "");
+        std::string kind = r.value("kind", "");
+        r.erase("file");
+        if (kind == "publish") {
+            if (!alive(r.value("pid", 0))) { remove_record(file); continue; }
+            publishes.push_back(r);
+        } else if (kind == "link") {
+            // The kernel removed the veth with the box's namespace.
+            if (!link_exists(r.value("host_if", ""))) { remove_record(file); continue; }
+            links.push_back(r);
+        }
+    }
+    if (o.json) {
+        print_json({{"published", publishes}, {"links", links}});
+        return 0;
+    }
+    std::printf("%-8s %-28s %-6s %-8s %s\n", "PID", "PORT", "MODE", "LINK", "TARGET");
+    for (auto& p : publishes)
+        for (auto& port : p["ports"])
+            std::printf("%-8d %-28s %-6s %-8s %s\n", p.value("pid", 0), port.value("spec", "").c_str(),
+                        p.value("mode", "").c_str(), p.value("link", "").empty() ? "-" : p.value("link", "").c_str(),
+                        p.value("target", "").c_str());
+    if (!links.empty()) {
+        std::printf("\n%-14s %-16s %-16s %-18s %s\n", "LINK", "HOST", "BOX", "SUBNET", "TARGET");
+        for (auto& l : links)
+            std::printf("%-14s %-16s %-16s %-18s %s\n", l.value("host_if", "").c_str(), l.value("host_address", "").c_str(),
+                        (l.value("box_if", "") + " " + l.value("box_address", "")).c_str(), l.value("subnet", "").c_str(),
+                        l.value("target", "").c_str());
+    }
+    return 0;
+}
+
+} // namespace bk::netfwd

@@ -1,0 +1,490 @@
+#include "proxy.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <list>
+#include <memory>
+#include <unordered_map>
+
+#include "error.hpp"
+#include "explain.hpp"
+#include "net.hpp"
+
+namespace bk::netfwd {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<Listener> open_listeners(const std::vector<PortSpec>& ports) {
+    std::vector<Listener> out;
+    for (const auto& p : ports) {
+        Listener l{p, {}};
+        sockaddr_in addr = sys::ipv4_sockaddr(p.host_ip, p.host_port);
+        std::string where = sys::sockaddr_string(addr) + "/" + proto_str(p.proto);
+        if (p.proto == Proto::Tcp) {
+            l.fd = sys::socket("make the host's listening socket for " + where + ", in the host's network namespace",
+                               AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+            sys::setsockopt_int("let a restarted netfwd take the port back at once", l.fd.get(), SOL_SOCKET,
+                                SO_REUSEADDR, "SO_REUSEADDR", 1);
+        } else {
+            l.fd = sys::socket("make the host's socket for " + where + ", in the host's network namespace", AF_INET,
+                               SOCK_DGRAM | SOCK_NONBLOCK);
+        }
+        try {
+            sys::bind("take the host port " + where, l.fd.get(), addr);
+        } catch (Error& e) {
+            if (e.err() == EADDRINUSE)
+                e.with_hint("something on the host already listens there (see 'ss -ltnup'); pick another HOST_PORT");
+            else if (e.err() == EADDRNOTAVAIL)
+                e.with_hint(ipv4_str(p.host_ip) + " is not an address of this host (see 'ip addr'); 127.0.0.1 always is");
+            throw;
+        }
+        if (p.proto == Proto::Tcp) sys::listen("accept connections for " + where, l.fd.get(), SOMAXCONN);
+        out.push_back(std::move(l));
+    }
+    return out;
+}
+
+namespace {
+
+enum class Kind : unsigned char { TcpListen, UdpListen, Client, Backend, Flow, Stop, Box };
+
+// What an epoll event points at: the kind tells which object `obj` is.
+struct Handle {
+    Kind kind;
+    void* obj;
+};
+
+// One way through a connection: from a socket, into a pipe, out to the other.
+struct Direction {
+    Fd pipe_r, pipe_w;
+    std::size_t in_pipe = 0;   // bytes read but not yet written on
+    std::size_t capacity = 0;  // the pipe's size: this direction's whole buffer
+    bool eof = false;          // the sender's FIN came
+    bool shut = false;         // and was passed on with shutdown(SHUT_WR)
+};
+
+struct TcpPort;
+
+struct Conn {
+    Handle client_h{Kind::Client, this};
+    Handle backend_h{Kind::Backend, this};
+    Fd client, backend;
+    Direction up;    // client -> box
+    Direction down;  // box -> client
+    bool connected = false;
+    bool dead = false;
+};
+
+struct TcpPort {
+    Listener* listener;
+    Handle h{Kind::TcpListen, this};
+    sockaddr_in backend;
+};
+
+struct UdpPort;
+
+struct Flow {
+    Handle h{Kind::Flow, this};
+    Fd backend;
+    sockaddr_in client{};
+    UdpPort* port = nullptr;
+    Clock::time_point last;
+    std::uint64_t key = 0;
+};
+
+struct UdpPort {
+    Listener* listener;
+    Handle h{Kind::UdpListen, this};
+    sockaddr_in backend;
+    std::unordered_map<std::uint64_t, std::unique_ptr<Flow>> flows;
+};
+
+bool out_of_fds(int err) { return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM; }
+
+class Loop {
+public:
+    Loop(std::vector<Listener>& listeners, const ProxyConfig& cfg, int stop_fd, int pidfd)
+        : cfg_(cfg), stop_h_{Kind::Stop, nullptr}, box_h_{Kind::Box, nullptr}, stop_fd_(stop_fd), pidfd_(pidfd) {
+        epoll_ = sys::epoll_create1("wait for every socket at once");
+        for (auto& l : listeners) {
+            sockaddr_in to = sys::ipv4_sockaddr(0x7f000001, l.spec.box_port);
+            if (l.spec.proto == Proto::Tcp) {
+                tcp_.push_back(std::make_unique<TcpPort>(TcpPort{&l, {}, to}));
+                tcp_.back()->h = {Kind::TcpListen, tcp_.back().get()};
+                add(l.fd.get(), EPOLLIN, &tcp_.back()->h);
+            } else {
+                udp_.push_back(std::make_unique<UdpPort>());
+                UdpPort& u = *udp_.back();
+                u.listener = &l;
+                u.h = {Kind::UdpListen, &u};
+                u.backend = to;
+                add(l.fd.get(), EPOLLIN, &u.h);
+            }
+        }
+        add(stop_fd_, EPOLLIN, &stop_h_);
+        if (pidfd_ >= 0) add(pidfd_, EPOLLIN, &box_h_);
+    }
+
+    std::string run() {
+        explain("for each connection, in the box's namespace",
+                "accept4() on the host; socket() + connect(127.0.0.1:BOX_PORT); then "
+                "splice(client -> pipe -> box) and splice(box -> pipe -> client); shutdown(SHUT_WR) passes each FIN on");
+        epoll_event events[256];
+        while (stop_reason_.empty()) {
+            int n = ::epoll_wait(epoll_.get(), events, 256, timeout_ms());
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                throw_errno("wait for sockets", "epoll_wait()");
+            }
+            for (int i = 0; i < n; ++i) dispatch(*static_cast<Handle*>(events[i].data.ptr), events[i].events);
+            reap();
+            tick();
+        }
+        return stop_reason_;
+    }
+
+private:
+    void add(int fd, unsigned events, Handle* h) {
+        epoll_event ev{};
+        ev.events = events;
+        ev.data.ptr = h;
+        if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) < 0) throw_errno("watch a socket", "epoll_ctl(EPOLL_CTL_ADD)");
+    }
+    void modify(int fd, unsigned events, Handle* h) {
+        epoll_event ev{};
+        ev.events = events;
+        ev.data.ptr = h;
+        ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev);
+    }
+
+    int timeout_ms() const {
+        long ms = -1;
+        auto now = Clock::now();
+        if (paused_) ms = std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(resume_at_ - now).count() + 1);
+        if (flow_count_ > 0) ms = ms < 0 ? 1000 : std::min<long>(ms, 1000);
+        return int(ms);
+    }
+
+    void dispatch(Handle& h, unsigned ev) {
+        switch (h.kind) {
+        case Kind::TcpListen: accept_all(*static_cast<TcpPort*>(h.obj)); break;
+        case Kind::UdpListen: udp_from_clients(*static_cast<UdpPort*>(h.obj)); break;
+        case Kind::Flow: udp_from_box(*static_cast<Flow*>(h.obj)); break;
+        case Kind::Client:
+        case Kind::Backend: on_conn(*static_cast<Conn*>(h.obj), h.kind == Kind::Backend, ev); break;
+        case Kind::Stop: {
+            signalfd_siginfo si{};
+            if (::read(stop_fd_, &si, sizeof si) == ssize_t(sizeof si))
+                stop_reason_ = std::string("got ") + (sigabbrev_np(int(si.ssi_signo)) ? "SIG" + std::string(sigabbrev_np(int(si.ssi_signo))) : "a signal");
+            break;
+        }
+        case Kind::Box: stop_reason_ = "the box's pid 1 exited"; break;
+        }
+    }
+
+    // ---- TCP ---------------------------------------------------------------
+
+    void pause_accepting(int err) {
+        if (!paused_) {
+            if (!warned_fds_) warn(std::string("out of file descriptors (") + errno_name(err) + "): not accepting for " +
+                                   std::to_string(cfg_.emfile_backoff.count()) + " ms at a time until some close");
+            warned_fds_ = true;
+            for (auto& t : tcp_) modify(t->listener->fd.get(), 0, &t->h);
+        }
+        paused_ = true;
+        resume_at_ = Clock::now() + cfg_.emfile_backoff;
+    }
+
+    void accept_all(TcpPort& port) {
+        for (int i = 0; i < 64 && !paused_; ++i) {
+            int fd = ::accept4(port.listener->fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0) {
+                if (out_of_fds(errno)) pause_accepting(errno);
+                // EAGAIN: no more waiting; ECONNABORTED etc.: that one client's problem.
+                if (errno == EAGAIN || errno == EINTR || out_of_fds(errno)) return;
+                continue;
+            }
+            start_conn(port, Fd(fd));
+        }
+    }
+
+    static void nodelay(int fd) {
+        int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+
+    // Tell the peer the connection broke (RST), rather than that it ended (FIN).
+    static void abort_socket(const Fd& fd) {
+        if (!fd) return;
+        linger lg{1, 0};
+        ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
+
+    void start_conn(TcpPort& port, Fd client) {
+        // This thread lives in the box's network namespace: the socket is the box's.
+        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            int err = errno;
+            abort_socket(client);
+            if (out_of_fds(err)) pause_accepting(err);
+            return;
+        }
+        auto c = std::make_unique<Conn>();
+        c->client = std::move(client);
+        c->backend = Fd(fd);
+        nodelay(c->client.get());
+        nodelay(fd);
+        int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&port.backend), sizeof port.backend);
+        if (rc < 0 && errno != EINPROGRESS) {
+            // Refused at once: nothing listens in the box. This client alone is told.
+            if (verbose()) detail("the box refused a connection to " + sys::sockaddr_string(port.backend) + ": " + errno_name(errno));
+            abort_socket(c->client);
+            return;
+        }
+        Conn* raw = c.get();
+        conns_.emplace(raw, std::move(c));
+        add(raw->client.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, &raw->client_h);
+        add(raw->backend.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, &raw->backend_h);
+        if (rc == 0) connected(*raw);
+    }
+
+    bool make_pipe(Direction& d) {
+        int p[2];
+        if (::pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) return false;
+        d.pipe_r = Fd(p[0]);
+        d.pipe_w = Fd(p[1]);
+        int size = ::fcntl(p[1], F_GETPIPE_SZ);
+        d.capacity = size > 0 ? std::size_t(size) : 65536;
+        return true;
+    }
+
+    void connected(Conn& c) {
+        if (!make_pipe(c.up) || !make_pipe(c.down)) {
+            int err = errno;
+            if (out_of_fds(err)) pause_accepting(err);
+            kill(c, true);
+            return;
+        }
+        c.connected = true;
+        pump_both(c);
+    }
+
+    void on_conn(Conn& c, bool backend_side, unsigned ev) {
+        if (c.dead) return;
+        if (!c.connected) {
+            if (!backend_side) return;  // the client's bytes wait in its socket
+            int err = 0;
+            socklen_t len = sizeof err;
+            ::getsockopt(c.backend.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+            if (err != 0) {
+                if (verbose()) detail(std::string("the box refused a connection: ") + errno_name(err));
+                kill(c, true);
+                return;
+            }
+            if (!(ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+            connected(c);
+            return;
+        }
+        if (ev & EPOLLERR) {
+            // A reset: pass on what can still go, then pass the reset on.
+            pump_both(c);
+            if (!c.dead) kill(c, true);
+            return;
+        }
+        pump_both(c);
+    }
+
+    void pump_both(Conn& c) {
+        if (!pump(c, c.client.get(), c.backend.get(), c.up) || !pump(c, c.backend.get(), c.client.get(), c.down)) {
+            kill(c, true);
+            return;
+        }
+        if (c.up.shut && c.down.shut) kill(c, false);
+    }
+
+    // Move what can move without blocking. False when the connection broke.
+    // Each splice either makes progress or stops at EAGAIN, and every EAGAIN
+    // leaves an edge-triggered event armed, so nothing is ever stranded.
+    bool pump(Conn&, int from, int to, Direction& d) {
+        constexpr unsigned flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
+        for (;;) {
+            bool progress = false;
+            if (!d.eof && d.in_pipe < d.capacity) {
+                ssize_t n = ::splice(from, nullptr, d.pipe_w.get(), nullptr, d.capacity - d.in_pipe, flags);
+                if (n > 0) {
+                    d.in_pipe += std::size_t(n);
+                    progress = true;
+                    // A busy stream gets the bigger buffer; a short request never pays for it.
+                    if (d.in_pipe == d.capacity && d.capacity < cfg_.pipe_size) {
+                        int size = ::fcntl(d.pipe_w.get(), F_SETPIPE_SZ, int(cfg_.pipe_size));
+                        if (size > 0) d.capacity = std::size_t(size);
+                    }
+                } else if (n == 0) {
+                    d.eof = true;
+                    progress = true;
+                } else if (errno != EAGAIN && errno != EINTR) {
+                    return false;
+                }
+            }
+            if (d.in_pipe > 0) {
+                ssize_t n = ::splice(d.pipe_r.get(), nullptr, to, nullptr, d.in_pipe, flags);
+                if (n > 0) {
+                    d.in_pipe -= std::size_t(n);
+                    progress = true;
+                } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+                    return false;
+                }
+            }
+            if (d.eof && d.in_pipe == 0 && !d.shut) {
+                // Half-close: this side is done sending; the other may go on.
+                ::shutdown(to, SHUT_WR);
+                d.shut = true;
+            }
+            if (!progress) return true;
+        }
+    }
+
+    void kill(Conn& c, bool reset) {
+        if (c.dead) return;
+        c.dead = true;
+        if (reset) {
+            abort_socket(c.client);
+            abort_socket(c.backend);
+        }
+        // Closing removes the fds from epoll; the object goes after this batch
+        // of events, which may still point at it.
+        c.client.reset();
+        c.backend.reset();
+        c.up = {};
+        c.down = {};
+        dead_.push_back(&c);
+    }
+
+    void reap() {
+        for (Conn* c : dead_) conns_.erase(c);
+        dead_.clear();
+        dead_flows_.clear();
+    }
+
+    void tick() {
+        auto now = Clock::now();
+        if (paused_ && now >= resume_at_) {
+            paused_ = false;
+            for (auto& t : tcp_) modify(t->listener->fd.get(), EPOLLIN, &t->h);
+        }
+        if (flow_count_ > 0 && now >= next_sweep_) {
+            next_sweep_ = now + std::chrono::seconds(1);
+            for (auto& u : udp_) {
+                std::vector<Flow*> idle;
+                for (auto& [key, f] : u->flows)
+                    if (now - f->last > cfg_.udp_timeout) idle.push_back(f.get());
+                for (Flow* f : idle) drop_flow(*f);
+            }
+            reap();
+        }
+    }
+
+    // ---- UDP ---------------------------------------------------------------
+
+    static std::uint64_t flow_key(const sockaddr_in& a) {
+        return (std::uint64_t(a.sin_addr.s_addr) << 16) | a.sin_port;
+    }
+
+    // The flow leaves its port's table now; the object lives until the end
+    // of this batch of events, which may still point at it.
+    void drop_flow(Flow& f) {
+        f.backend.reset();
+        --flow_count_;
+        auto it = f.port->flows.find(f.key);
+        dead_flows_.push_back(std::move(it->second));
+        f.port->flows.erase(it);
+    }
+
+    Flow* flow_for(UdpPort& u, const sockaddr_in& client) {
+        auto key = flow_key(client);
+        if (auto it = u.flows.find(key); it != u.flows.end()) return it->second.get();
+        if (u.flows.size() >= cfg_.udp_max_flows) {
+            Flow* oldest = nullptr;
+            for (auto& [k, f] : u.flows)
+                if (!oldest || f->last < oldest->last) oldest = f.get();
+            if (oldest) drop_flow(*oldest);
+        }
+        int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) return nullptr;
+        auto f = std::make_unique<Flow>();
+        f->backend = Fd(fd);
+        f->client = client;
+        f->port = &u;
+        f->key = key;
+        f->last = Clock::now();
+        // connect() fixes the peer: only the box's service can answer on this flow.
+        if (::connect(fd, reinterpret_cast<const sockaddr*>(&u.backend), sizeof u.backend) < 0) return nullptr;
+        f->port = &u;
+        Flow* raw = f.get();
+        add(fd, EPOLLIN, &raw->h);
+        u.flows[key] = std::move(f);
+        ++flow_count_;
+        if (flow_count_ == 1) next_sweep_ = Clock::now() + std::chrono::seconds(1);
+        return raw;
+    }
+
+    void udp_from_clients(UdpPort& u) {
+        for (int i = 0; i < 64; ++i) {
+            sockaddr_in client{};
+            socklen_t len = sizeof client;
+            ssize_t n = ::recvfrom(u.listener->fd.get(), buf_, sizeof buf_, 0, reinterpret_cast<sockaddr*>(&client), &len);
+            if (n < 0) return;  // EAGAIN, or an ICMP error for an old reply: nothing to do
+            Flow* f = flow_for(u, client);
+            if (!f) continue;
+            f->last = Clock::now();
+            ::send(f->backend.get(), buf_, size_t(n), 0);  // a lost datagram is UDP's normal
+        }
+    }
+
+    void udp_from_box(Flow& f) {
+        if (!f.backend) return;
+        for (int i = 0; i < 64; ++i) {
+            ssize_t n = ::recv(f.backend.get(), buf_, sizeof buf_, 0);
+            if (n < 0) {
+                if (errno == EAGAIN) return;
+                continue;  // ECONNREFUSED: nothing listened when we last sent
+            }
+            f.last = Clock::now();
+            ::sendto(f.port->listener->fd.get(), buf_, size_t(n), 0, reinterpret_cast<const sockaddr*>(&f.client),
+                     sizeof f.client);
+        }
+    }
+
+    const ProxyConfig& cfg_;
+    Fd epoll_;
+    Handle stop_h_, box_h_;
+    int stop_fd_, pidfd_;
+    std::vector<std::unique_ptr<TcpPort>> tcp_;
+    std::vector<std::unique_ptr<UdpPort>> udp_;
+    std::unordered_map<Conn*, std::unique_ptr<Conn>> conns_;
+    std::vector<Conn*> dead_;
+    std::vector<std::unique_ptr<Flow>> dead_flows_;
+    std::size_t flow_count_ = 0;
+    bool paused_ = false, warned_fds_ = false;
+    Clock::time_point resume_at_, next_sweep_;
+    std::string stop_reason_;
+    char buf_[65536];
+};
+
+} // namespace
+
+std::string run_proxy(std::vector<Listener>& listeners, const ProxyConfig& cfg, int stop_fd, int pidfd) {
+    auto loop = std::make_unique<Loop>(listeners, cfg, stop_fd, pidfd);
+    return loop->run();
+}
+
+} // namespace bk::netfwd
