@@ -17,8 +17,9 @@ namespace bk::regpull {
 namespace {
 
 // One blob streaming from the registry into the store: every byte goes
-// through the store's BlobWriter, which hashes it and refuses a byte past
-// the size; commit() checks the digest before the blob gets its name.
+// through the store's BlobWriter (an unnamed file until commit) and through
+// our own SHA-256, so the whole pull is checked before any blob gets its
+// name: a pull that fails half-way leaves the store exactly as it was.
 class BlobSink : public http::Sink {
 public:
     BlobSink(const oci::Store& store, const Descriptor& d, Progress& p)
@@ -30,6 +31,7 @@ public:
             throw Error("download blob " + short_id(d_.digest), "", 0,
                         "the registry sent more than the " + std::to_string(d_.size) +
                             " bytes the manifest promises; nothing was stored");
+        hash_->update(data, n);
         writer_->write(data, n);
         have_ += n;
         progress_.bytes(d_.digest, have_);
@@ -37,16 +39,23 @@ public:
     void restart() override {
         writer_.reset();  // the partial temporary file goes with it
         writer_.emplace(store_.write_blob(digest_, int64_t(d_.size)));
+        hash_.emplace();
         have_ = 0;
     }
     uint64_t size() const override { return have_; }
-    void commit() {
+    // Every byte is here: check size and digest, still without a name.
+    void verify() {
         if (have_ != d_.size)
             throw Error("download blob " + short_id(d_.digest), "", 0,
                         "the registry sent " + std::to_string(have_) + " bytes, the manifest promises " +
                             std::to_string(d_.size) + "; nothing was stored");
-        writer_->commit();
+        Digest got = hash_->finish();
+        if (got != digest_)
+            throw Error("download blob " + d_.digest + ": its bytes have the digest " + got.str(), "", 0,
+                        "the blob was damaged or swapped on the way; nothing was stored");
     }
+    // The store checks it once more, fsyncs, and links it in under its name.
+    void commit() { writer_->commit(); }
 
 private:
     const oci::Store& store_;
@@ -54,21 +63,23 @@ private:
     Digest digest_;
     Progress& progress_;
     std::optional<oci::Store::BlobWriter> writer_;
+    std::optional<Sha256> hash_;
     uint64_t have_ = 0;
 };
 
-void fetch_blob(Registry& reg, http::Client& client, const oci::Store& store, const std::string& repo,
-                const Descriptor& d, Progress& progress) {
+std::unique_ptr<BlobSink> fetch_blob(Registry& reg, http::Client& client, const oci::Store& store,
+                                     const std::string& repo, const Descriptor& d, Progress& progress) {
     progress.status(d.digest, "Downloading " + human_size(d.size));
-    BlobSink sink(store, d, progress);
+    auto sink = std::make_unique<BlobSink>(store, d, progress);
     http::Request r;
     r.why = "download blob " + short_id(d.digest) + " (" + human_size(d.size) + ")";
     r.url = reg.base() + "/v2/" + repo + "/blobs/" + d.digest;
-    http::Response resp = reg.send(client, r, scope_for(repo, "pull"), &sink);
+    http::Response resp = reg.send(client, r, scope_for(repo, "pull"), sink.get());
     if (resp.status != 200 && resp.status != 206) reg.fail(resp, r.why, "GET " + r.url);
     progress.status(d.digest, "Verifying Checksum");
-    sink.commit();
-    progress.done(d.digest, "Pull complete");
+    sink->verify();
+    progress.status(d.digest, "Download complete");
+    return sink;
 }
 
 oci::Descriptor store_descriptor(const std::string& media_type, const std::string& digest, uint64_t size) {
@@ -131,16 +142,24 @@ int pull(const PullOptions& o) {
     size_t workers = size_t(std::max(1, o.jobs));
     clients.push_back(std::move(client));
     while (clients.size() < std::min(workers, std::max<size_t>(1, missing.size()))) clients.push_back(reg.client());
+    std::vector<std::unique_ptr<BlobSink>> fetched(missing.size());
     http::parallel(clients.size(), missing.size(), [&](size_t job, size_t worker) {
         try {
-            fetch_blob(reg, *clients[worker], store, ref.path, *missing[job], progress);
+            fetched[job] = fetch_blob(reg, *clients[worker], store, ref.path, *missing[job], progress);
         } catch (...) {
             cancelled() = true;  // stop the other transfers: the pull has failed
             throw;
         }
     });
 
-    // 4. Only now, with every blob verified in place, the manifest and the tag.
+    // 4. Every blob is verified: now they get their names, then the manifest,
+    //    then the tag (the only thing other tools look up).
+    for (size_t i = 0; i < fetched.size(); ++i) {
+        if (cancelled()) throw Error("finish the pull: interrupted");
+        fetched[i]->commit();
+        progress.done(missing[i]->digest, "Pull complete");
+    }
+
     if (chosen) store.put_blob(top.body, top.media_type);  // the index, so ref@index-digest resolves
     store.put_blob(image.body, image.media_type);
     oci::Descriptor target = store_descriptor(image.media_type, image.digest, image.body.size());
