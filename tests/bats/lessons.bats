@@ -28,7 +28,7 @@ LESSONS=$BATS_TEST_DIRNAME/../../lessons
   for readme in "$LESSONS"/[0-9][0-9]-*/README.md; do
     run python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import lessonlib
 l = lessonlib.parse(sys.argv[2]); print(len(l.steps)); sys.exit(0 if l.steps else 1)' "$LESSONS" "$readme"
-    [ "$status" -eq 0 ] || { echo "$readme: no ```console steps" >&2; return 1; }
+    [ "$status" -eq 0 ] || { echo "$readme: no console steps" >&2; return 1; }
   done
 }
 
