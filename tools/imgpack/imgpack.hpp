@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "json.hpp"
 #include "unpack.hpp"
 
 namespace bk::imgpack {
@@ -65,5 +66,8 @@ int run_gc(const Options& o);
 int run_save(const Options& o);
 int run_load(const Options& o);
 int run_bundle(const Options& o);
+
+// The runtime spec (config.json) for an image config; rootfs is read for user names.
+json runtime_spec(const json& image_config, const std::string& rootfs);
 
 } // namespace bk::imgpack
