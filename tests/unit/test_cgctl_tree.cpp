@@ -414,3 +414,14 @@ TEST_CASE("remove_when_empty and kill_members on an empty group", "[cgctl]") {
     CHECK_FALSE(b->exists("web"));
     CHECK(b->groups().empty());
 }
+
+TEST_CASE("a limit the kernel refuses leaves no half-made group", "[cgctl][v1]") {
+    V1Tree t;  // no blkio hierarchy here
+    auto b = t.backend();
+    Limits l = limits(64ull << 20, std::nullopt);
+    l.io_weight = 200;
+    CHECK_THROWS_AS(b->create("web", l), bk::Error);
+    CHECK_FALSE(b->exists("web"));
+    for (const char* c : {"memory", "pids", "cpu", "cpuacct", "freezer"})
+        CHECK_FALSE(b->fs().exists(t.top + "/" + c + "/boxkit/web"));
+}

@@ -52,7 +52,16 @@ public:
             if (e.err() == EEXIST) e.with_hint("change it with 'cgctl set " + name + "', or remove it with 'cgctl rm " + name + "'");
             throw;
         }
-        apply(name, limits);
+        // All or nothing: a limit the kernel refuses leaves no half-made group.
+        try {
+            apply(name, limits);
+        } catch (...) {
+            try {
+                remove(name);
+            } catch (const Error&) {
+            }
+            throw;
+        }
     }
 
     void apply(const std::string& name, const Limits& limits) override {
