@@ -101,7 +101,8 @@ Target resolve_target(const TargetSpec& spec) {
         }
         t.shown = "pid " + std::to_string(spec.pid);
     } else {
-        t.netns = sys::open("hold the box's network namespace", spec.netns, O_RDONLY);
+        // O_NONBLOCK: a FIFO given here must not hang us waiting for a writer.
+        t.netns = sys::open("hold the box's network namespace", spec.netns, O_RDONLY | O_NONBLOCK);
         check_is_netns(t.netns.get(), spec.netns);
         t.shown = "netns " + spec.netns;
         t.netns_path = spec.netns;

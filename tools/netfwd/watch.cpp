@@ -19,6 +19,10 @@ namespace bk::netfwd {
 
 Fd stop_signals() {
     ::signal(SIGPIPE, SIG_IGN);  // a peer gone mid-write is an EPIPE to handle, not a death
+    // A shell starts background jobs with SIGINT ignored, and an ignored
+    // signal is dropped even while blocked: take the default back first.
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
