@@ -3,11 +3,12 @@
 # doing the same: cgcreate a group, cgset its memory and pids limits, cgexec
 # /bin/true in it, cgdelete it (issue 4: a ratio of at most 1.0).
 #
-# Both run under hyperfine's shell (the peer is a chain of four commands), and
-# hyperfine subtracts the shell's own start-up from both. cgctl does more: it
+# The peer is a chain of four commands, so both run as `sh -c '...'` (one dash
+# start-up each, the same for both) under hyperfine -N. cgctl does more: it
 # joins five v1 trees (memory, pids, cpu, cpuacct, freezer) to report usage,
 # where the peer joins two; its report goes to /dev/null like everything else.
 set -euo pipefail
+BENCH_FLAGS=${BENCH_FLAGS:--N --warmup 10 --runs 100}
 source "$(dirname "$0")/lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "bench/cgctl.sh: needs root (making cgroups is privileged)" >&2; exit 125; }
 for tool in cgcreate cgset cgexec cgdelete; do
@@ -22,7 +23,7 @@ else
 fi
 trap 'cgdelete -g "memory,pids:/$group" 2>/dev/null || true' EXIT
 
-BENCH_FLAGS=${BENCH_FLAGS:---warmup 10 --runs 100} bench_compare \
+bench_compare \
   "cgctl run vs cgcreate+cgset+cgexec+cgdelete: a limited group for /bin/true" 1.0 \
-  "cgctl run" "$BIN/cgctl run --memory 64M --pids 64 -- /bin/true" \
-  "cgroup-tools" "cgcreate -g memory,pids:/$group && cgset $limits $group && cgexec -g memory,pids:/$group /bin/true && cgdelete -g memory,pids:/$group"
+  "cgctl run" "sh -c '$BIN/cgctl run --memory 64M --pids 64 -- /bin/true'" \
+  "cgroup-tools" "sh -c 'cgcreate -g memory,pids:/$group && cgset $limits $group && cgexec -g memory,pids:/$group /bin/true && cgdelete -g memory,pids:/$group'"
