@@ -246,6 +246,8 @@ Response Client::exchange(const Request& r, const std::string& url, bool with_au
 
     CURLcode rc = curl_easy_perform(c);
     if (ex.error) std::rethrow_exception(ex.error);
+    if (rc == CURLE_ABORTED_BY_CALLBACK && o_.cancel && o_.cancel->load())
+        throw Error(r.why, r.method + " " + url + ": interrupted");
     if (ex.too_big)
         throw Error(r.why, r.method + " " + url + ": the answer is longer than the " + std::to_string(r.max_body) +
                     " bytes allowed", 0, "a registry answer this large is refused so it cannot fill the memory");

@@ -4,6 +4,7 @@
 
 #include <iostream>
 #include <iterator>
+#include <mutex>
 
 #include "digest.hpp"
 #include "error.hpp"
@@ -32,6 +33,28 @@ void install_signal_handlers() {
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+}
+
+void run_parallel(size_t workers, size_t jobs, const std::function<void(size_t, size_t)>& fn) {
+    std::mutex m;
+    std::exception_ptr first;
+    try {
+        http::parallel(workers, jobs, [&](size_t job, size_t worker) {
+            try {
+                fn(job, worker);
+            } catch (...) {
+                {
+                    std::lock_guard lock(m);
+                    if (!first) first = std::current_exception();
+                }
+                g_cancel = true;
+                throw;
+            }
+        });
+    } catch (...) {
+        if (first && !g_signal) std::rethrow_exception(first);
+        throw;
+    }
 }
 
 Connection connect(const RemoteOptions& o, const std::string& registry) {

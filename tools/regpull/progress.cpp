@@ -111,9 +111,13 @@ void Progress::done(const std::string& digest, const std::string& text) {
 void Progress::finish() {
     std::lock_guard lock(m_);
     if (mode_ == ProgressMode::Bars && drawn_) draw(true);
+    // The bars stay where they are; what follows prints below them.
+    drawn_ = 0;
+    closed_ = true;
 }
 
 void Progress::draw(bool force) {
+    if (closed_) return;
     auto now = std::chrono::steady_clock::now();
     if (!force && now - last_draw_ < std::chrono::milliseconds(100)) return;
     last_draw_ = now;

@@ -55,6 +55,7 @@ private:
     ProgressMode mode_;
     std::mutex m_;
     std::vector<Row> rows_;
+    bool closed_ = false;  // finish() ran: no more redraws
     size_t drawn_ = 0;  // lines on screen that belong to the bars
     std::chrono::steady_clock::time_point last_draw_{};
 };

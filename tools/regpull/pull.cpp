@@ -143,13 +143,8 @@ int pull(const PullOptions& o) {
     clients.push_back(std::move(client));
     while (clients.size() < std::min(workers, std::max<size_t>(1, missing.size()))) clients.push_back(reg.client());
     std::vector<std::unique_ptr<BlobSink>> fetched(missing.size());
-    http::parallel(clients.size(), missing.size(), [&](size_t job, size_t worker) {
-        try {
-            fetched[job] = fetch_blob(reg, *clients[worker], store, ref.path, *missing[job], progress);
-        } catch (...) {
-            cancelled() = true;  // stop the other transfers: the pull has failed
-            throw;
-        }
+    run_parallel(clients.size(), missing.size(), [&](size_t job, size_t worker) {
+        fetched[job] = fetch_blob(reg, *clients[worker], store, ref.path, *missing[job], progress);
     });
 
     // 4. Every blob is verified: now they get their names, then the manifest,

@@ -119,13 +119,8 @@ int push(const PushOptions& o) {
     std::vector<std::unique_ptr<http::Client>> clients;
     clients.push_back(std::move(first));
     while (clients.size() < std::min<size_t>(size_t(std::max(1, o.jobs)), blobs.size())) clients.push_back(reg.client());
-    http::parallel(clients.size(), blobs.size(), [&](size_t job, size_t worker) {
-        try {
-            push_blob(reg, *clients[worker], store, dest.path, scope, from, blobs[job], progress);
-        } catch (...) {
-            cancelled() = true;
-            throw;
-        }
+    run_parallel(clients.size(), blobs.size(), [&](size_t job, size_t worker) {
+        push_blob(reg, *clients[worker], store, dest.path, scope, from, blobs[job], progress);
     });
 
     // 3. The manifest, byte for byte, so its digest stays the same.

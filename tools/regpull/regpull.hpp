@@ -11,6 +11,7 @@
 // the OCI image spec (manifest.md, image-index.md) and docker pull(1).
 #pragma once
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -69,6 +70,10 @@ int manifest(const ManifestOptions& o);
 std::atomic<bool>& cancelled();
 int cancel_signal();  // the signal that set it, or 0
 void install_signal_handlers();
+
+// http::parallel, and the first failure stops the other transfers at once
+// (they see cancelled()); that first failure is the one reported.
+void run_parallel(size_t workers, size_t jobs, const std::function<void(size_t job, size_t worker)>& fn);
 
 // Credentials for `registry`: --username with --password-stdin, else
 // ~/.docker/config.json, else none (anonymous).
