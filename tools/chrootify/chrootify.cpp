@@ -83,7 +83,7 @@ void make_mounts_private(const Options& o) {
 //    bind-mounted onto itself when pivot_root or --readonly need a mount.
 //    Opened only after mounting: an fd taken before would see what is under.
 Fd prepare_root(const Options& o) {
-    if (!o.mounts_anything()) return Fd();  // a plain chroot needs no fd
+    if (!o.mounts_anything() && o.workdir.empty()) return Fd();  // a plain chroot needs no fd
     if (!o.lowers.empty()) {
         sys::mount("stack the read-only layers under a writable upper directory", "overlay", o.new_root, "overlay", 0,
                    overlay_options(o.lowers, o.upper, o.work));
