@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$PWD/${BUILD:-build}/bin
 RUNS=${RUNS:-7}
-for c in hyperfine docker-registry skopeo curl python3 jq; do
+for c in docker-registry skopeo curl python3 jq bc; do
   command -v $c >/dev/null || { echo "bench/regpull.sh: needs $c" >&2; exit 1; }
 done
 [ -x "$BIN/regpull" ] || { echo "bench/regpull.sh: build regpull first ($BIN/regpull)" >&2; exit 1; }
@@ -33,14 +33,32 @@ curl -sf -H "Accept: $ACCEPT" -o $T/floor/manifest $URL/manifests/1
 for d in $BLOBS; do curl -sf -o $T/floor/\$d $URL/blobs/\$d; done
 FLOOR
 
-echo "regpull bench: $(( SIZE / 1000000 )) MB in 8 layers from 127.0.0.1:$PORT, $RUNS runs each, alternating"
-hyperfine -r "$RUNS" -w 1 -S bash --style basic --export-json "$T/h.json" \
-  -n regpull --prepare "rm -rf $T/store" \
-    "BOXKIT_STORE=$T/store $BIN/regpull -q 127.0.0.1:$PORT/bench/big:1 >/dev/null" \
-  -n skopeo --prepare "rm -rf $T/sk" \
-    "skopeo copy -q --src-tls-verify=false docker://127.0.0.1:$PORT/bench/big:1 oci:$T/sk:1" \
-  -n curl-floor --prepare "rm -rf $T/floor; mkdir $T/floor" \
-    "bash $T/floor.sh"
+# A timed loop rather than hyperfine: hyperfine runs all of one command's
+# runs before the next command's, and on this shared, noisy machine the
+# load moves between those blocks. Here each round runs the three commands
+# back to back (in a rotating order), and only the command is timed.
+echo "regpull bench: $(( SIZE / 1000000 )) MB in 8 layers from 127.0.0.1:$PORT, $RUNS alternating rounds (+1 warm-up)"
+names=(regpull skopeo curl-floor)
+run_one() {
+  case $1 in
+    regpull)    rm -rf "$T/store"; sync
+                t0=$(date +%s.%N); BOXKIT_STORE=$T/store "$BIN/regpull" -q "127.0.0.1:$PORT/bench/big:1" >/dev/null ;;
+    skopeo)     rm -rf "$T/sk"; sync
+                t0=$(date +%s.%N); skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$PORT/bench/big:1" "oci:$T/sk:1" ;;
+    curl-floor) rm -rf "$T/floor"; mkdir "$T/floor"; sync
+                t0=$(date +%s.%N); bash "$T/floor.sh" ;;
+  esac
+  t1=$(date +%s.%N)
+  echo "$1 $(echo "$t1 - $t0" | bc)" >> "$T/times"
+}
+: > "$T/times"
+for round in $(seq 0 "$RUNS"); do
+  for i in 0 1 2; do run_one "${names[$(( (round + i) % 3 ))]}"; done
+  [ "$round" -eq 0 ] && : > "$T/times"   # round 0 warms the caches
+done
+for n in "${names[@]}"; do
+  printf '  %-10s' "$n"; awk -v n="$n" '$1 == n {printf " %.3f", $2}' "$T/times"; echo " s"
+done
 
 # Every blob regpull stored is checked once more here, outside the timing.
 for d in $BLOBS; do
@@ -48,8 +66,7 @@ for d in $BLOBS; do
   [ "$got" = "$d" ] || { echo "bench/regpull.sh: $d stored with the wrong content" >&2; exit 1; }
 done
 
-jq -r '.results[] | "\(.command) \(.median)"' "$T/h.json" > "$T/medians"
-med() { awk -v n="$1" '$1 == n {print $2}' "$T/medians"; }
+med() { awk -v n="$1" '$1 == n {print $2}' "$T/times" | sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 R=$(med regpull) S=$(med skopeo) F=$(med curl-floor)
 awk -v r="$R" -v s="$S" -v f="$F" -v mb="$SIZE" 'BEGIN {
   printf "\nmedians: regpull %.3f s (%.0f MB/s), skopeo %.3f s, curl floor %.3f s\n", r, mb/1e6/r, s, f
