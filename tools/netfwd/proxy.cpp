@@ -170,7 +170,7 @@ private:
         long ms = -1;
         auto now = Clock::now();
         if (paused_) ms = std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(resume_at_ - now).count() + 1);
-        if (flow_count_ > 0) ms = ms < 0 ? 1000 : std::min<long>(ms, 1000);
+        if (flow_count_ > 0 || !spare_.empty()) ms = ms < 0 ? 1000 : std::min<long>(ms, 1000);
         return int(ms);
     }
 
@@ -257,7 +257,14 @@ private:
         if (rc == 0) connected(*raw);
     }
 
+    // Pipes left empty by a finished connection are kept for the next one:
+    // a short connection then costs no pipe2() and no close() for them.
     bool make_pipe(Direction& d) {
+        if (!spare_.empty()) {
+            d = std::move(spare_.back());
+            spare_.pop_back();
+            return true;
+        }
         int p[2];
         if (::pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) return false;
         d.pipe_r = Fd(p[0]);
@@ -364,8 +371,12 @@ private:
         // of events, which may still point at it.
         c.client.reset();
         c.backend.reset();
-        c.up = {};
-        c.down = {};
+        for (Direction* d : {&c.up, &c.down}) {
+            if (d->pipe_r && d->in_pipe == 0 && spare_.size() < k_spare_pipes) {
+                spare_.push_back(Direction{std::move(d->pipe_r), std::move(d->pipe_w), 0, d->capacity});
+            }
+            *d = {};
+        }
         dead_.push_back(&c);
     }
 
@@ -381,6 +392,9 @@ private:
             paused_ = false;
             for (auto& t : tcp_) modify(t->listener->fd.get(), EPOLLIN, &t->h);
         }
+        // Spare pipes are for bursts of connections; an idle netfwd holds none.
+        if (!conns_.empty()) last_busy_ = now;
+        else if (!spare_.empty() && now - last_busy_ > std::chrono::seconds(1)) spare_.clear();
         if (flow_count_ > 0 && now >= next_sweep_) {
             next_sweep_ = now + std::chrono::seconds(1);
             for (auto& u : udp_) {
@@ -472,10 +486,12 @@ private:
     std::vector<std::unique_ptr<UdpPort>> udp_;
     std::unordered_map<Conn*, std::unique_ptr<Conn>> conns_;
     std::vector<Conn*> dead_;
+    static constexpr std::size_t k_spare_pipes = 64;
+    std::vector<Direction> spare_;
     std::vector<std::unique_ptr<Flow>> dead_flows_;
     std::size_t flow_count_ = 0;
     bool paused_ = false, warned_fds_ = false;
-    Clock::time_point resume_at_, next_sweep_;
+    Clock::time_point resume_at_, next_sweep_, last_busy_;
     std::string stop_reason_;
     char buf_[65536];
 };

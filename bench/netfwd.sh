@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# netfwd against the real peers, side by side in one run (BENCH-NOTES.md):
+#   throughput: iperf3 server in a box (its own network namespace), client on
+#     the host through netfwd's proxy, through socat doing the same forward
+#     (socat on the host, into the box over a veth: socat cannot open a socket
+#     in another namespace), and directly inside the box (the limit);
+#   connection rate: busybox httpd in the box, a client opening a new
+#     connection per request, the same three ways.
+# netfwd --mode nat (kernel DNAT, no process in the path) is shown for
+# comparison. Rounds alternate the contenders; medians and ratios are printed.
+# Targets (issue 7): netfwd >= 3x socat and >= 80% of direct, for both.
+#
+#   BUILD=build bash bench/netfwd.sh        ROUNDS=5 SECONDS_PER_RUN=3 REQUESTS=2000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=$PWD/${BUILD:-build}/bin
+ROUNDS=${ROUNDS:-3}
+SECS=${SECONDS_PER_RUN:-3}
+REQUESTS=${REQUESTS:-2000}
+
+[ "$(id -u)" -eq 0 ] || { echo "bench/netfwd.sh: needs root (namespaces, veth, nftables)"; exit 0; }
+for cmd in iperf3 socat busybox python3 jq nft; do
+  command -v "$cmd" >/dev/null || { echo "bench/netfwd.sh: needs $cmd; skipped"; exit 0; }
+done
+[ -x "$BIN/netfwd" ] || { echo "bench/netfwd.sh: build netfwd first ($BIN/netfwd)"; exit 1; }
+
+work=$(mktemp -d /tmp/boxkit-bench-netfwd.XXXXXX)
+export BOXKIT_RUN=$work/run/boxes
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+  local p
+  while :; do p=$((20000 + RANDOM % 30000)); [ -z "$(ss -Htuln "sport = :$p")" ] && { echo "$p"; return; }; done
+}
+
+# The box: its own network namespace, iperf3 and httpd on every address in it
+# (loopback for netfwd's proxy and the direct runs, eth0 for socat and nat).
+mkdir -p "$work/www"; echo ok > "$work/www/index.html"
+unshare --net sh -c 'ip link set lo up; exec sleep 1d' </dev/null >/dev/null 2>&1 &
+box=$!; pids+=("$box")
+host_ns=$(stat -L -c %i /proc/self/ns/net)
+while [ "$(stat -L -c %i /proc/$box/ns/net)" = "$host_ns" ]; do sleep 0.02; done
+inbox() { nsenter --net=/proc/$box/ns/net "$@"; }
+addr=$("$BIN/netfwd" link --pid "$box" --json | jq -r .box_address)
+inbox iperf3 -s -p 5201 </dev/null >/dev/null 2>&1 & pids+=($!)
+inbox busybox httpd -f -p 8080 -h "$work/www" </dev/null >/dev/null 2>&1 & pids+=($!)
+for _ in $(seq 100); do [ -n "$(inbox ss -Htln 'sport = :5201')" ] && [ -n "$(inbox ss -Htln 'sport = :8080')" ] && break; sleep 0.05; done
+
+nf_t=$(free_port); nf_h=$(free_port); so_t=$(free_port); so_h=$(free_port); nat_t=$(free_port); nat_h=$(free_port)
+"$BIN/netfwd" publish "$nf_t:5201" "$nf_h:8080" --pid "$box" --detach --pid-file "$work/proxy.pid"
+pids+=("$(cat "$work/proxy.pid")")
+"$BIN/netfwd" publish "$nat_t:5201" "$nat_h:8080" --pid "$box" --mode nat --detach --pid-file "$work/nat.pid"
+pids+=("$(cat "$work/nat.pid")")
+socat "TCP-LISTEN:$so_t,bind=127.0.0.1,reuseaddr,fork" "TCP:$addr:5201" </dev/null >/dev/null 2>&1 & pids+=($!)
+socat "TCP-LISTEN:$so_h,bind=127.0.0.1,reuseaddr,fork" "TCP:$addr:8080" </dev/null >/dev/null 2>&1 & pids+=($!)
+sleep 0.3
+
+# A new connection per request: connect, GET, read to the end, close.
+cat > "$work/rate.py" <<'PY'
+import socket, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+req = b"GET /index.html HTTP/1.0\r\n\r\n"
+start = time.perf_counter()
+for _ in range(n):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(req)
+    while s.recv(65536):
+        pass
+    s.close()
+print(n / (time.perf_counter() - start))
+PY
+
+gbits() { # PORT [nsenter...]: one iperf3 run, Gbit/s received
+  local port=$1; shift
+  "$@" iperf3 -c 127.0.0.1 -p "$port" -t "$SECS" -J | jq '.end.sum_received.bits_per_second / 1e9'
+}
+rate() { local port=$1; shift; "$@" python3 "$work/rate.py" "$port" "$REQUESTS"; }
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+declare -A T R
+names=(netfwd socat direct nat)
+for round in $(seq "$ROUNDS"); do
+  # Rotate the order each round, so no contender always runs first.
+  order=("${names[@]:$((round % 4))}" "${names[@]:0:$((round % 4))}")
+  for who in "${order[@]}"; do
+    case $who in
+      netfwd) t=$(gbits "$nf_t"); r=$(rate "$nf_h") ;;
+      socat)  t=$(gbits "$so_t"); r=$(rate "$so_h") ;;
+      direct) t=$(gbits 5201 inbox); r=$(rate 8080 inbox) ;;
+      nat)    t=$(gbits "$nat_t"); r=$(rate "$nat_h") ;;
+    esac
+    T[$who]+="$t "; R[$who]+="$r "
+    printf '  round %d %-7s %6.2f Gbit/s %7.0f conn/s\n' "$round" "$who" "$t" "$r"
+  done
+done
+
+med() { tr ' ' '\n' <<<"$1" | grep . | median; }
+echo
+echo "netfwd bench: $ROUNDS rounds, iperf3 -t $SECS, $REQUESTS requests a run (medians)"
+printf '  %-40s %8s %10s\n' "" "Gbit/s" "conn/s"
+for who in netfwd socat direct nat; do
+  case $who in
+    netfwd) label="netfwd publish (proxy, splice)" ;;
+    socat)  label="socat TCP-LISTEN,fork -> box over veth" ;;
+    direct) label="direct, inside the box (the limit)" ;;
+    nat)    label="netfwd publish --mode nat (DNAT)" ;;
+  esac
+  printf '  %-40s %8.2f %10.0f\n' "$label" "$(med "${T[$who]}")" "$(med "${R[$who]}")"
+done
+python3 - "$(med "${T[netfwd]}")" "$(med "${T[socat]}")" "$(med "${T[direct]}")" \
+          "$(med "${R[netfwd]}")" "$(med "${R[socat]}")" "$(med "${R[direct]}")" <<'PY'
+import sys
+nt, st, dt, nr, sr, dr = map(float, sys.argv[1:])
+def line(what, x, y, want):
+    ok = x / y >= want
+    print("  %-36s %5.2fx  (target >= %s)  %s" % (what, x / y, ("%.0f%%" % (want * 100)) if want < 1 else "%gx" % want,
+                                                 "met" if ok else "NOT met"))
+    return ok
+print()
+ok = all([line("throughput: netfwd / socat", nt, st, 3), line("throughput: netfwd / direct", nt, dt, 0.8),
+          line("connections/s: netfwd / socat", nr, sr, 3), line("connections/s: netfwd / direct", nr, dr, 0.8)])
+print("  targets:", "all met" if ok else "not all met")
+PY
