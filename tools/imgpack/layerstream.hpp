@@ -77,6 +77,7 @@ private:
     bool eof_ = false, stop_ = false, finished_ = false;
     std::exception_ptr error_;
     Digest got_digest_, got_diff_id_;
+    Sha256 tar_hash_;  // the diff_id, hashed on the consumer's thread
     uint64_t compressed_ = 0, uncompressed_ = 0;
     Compression compression_ = Compression::none;
 };
