@@ -255,13 +255,21 @@ void Extractor::one(Entry& e) {
     if (!e.hardlink.empty()) {
         if (e.hardlink == e.path) return;
         std::string tleaf;
-        Fd tdir = open_parent_in_root(root_fd_, shown_, e.hardlink, tleaf);
+        Fd tdir;
+        try {
+            tdir = open_parent_in_root(root_fd_, shown_, e.hardlink, tleaf);
+        } catch (const Error& err) {
+            throw Error("unpack the hard link " + e.path + " to " + e.hardlink + " (resolved inside " + shown_ + ")",
+                        err.call(), err.err(), "a hard link may only name a file the layers put inside the root");
+        }
         std::string call = "linkat(" + quote(shown_ + e.hardlink) + ", " + quote(where) + ", 0)";
         // flags 0: a symlink as the target is linked itself, never followed
         for (int tries = 0;; ++tries) {
             if (::linkat(tdir.get(), tleaf.c_str(), dfd, leaf.c_str(), 0) == 0) break;
             if (errno == EEXIST && tries == 0) { make_room(dfd, leaf, e.path, false); dfd = parent_fd(e.path, leaf); continue; }
-            throw_errno("unpack the hard link " + e.path, call);
+            int err = errno;
+            throw Error("unpack the hard link " + e.path + " to " + e.hardlink + " (resolved inside " + shown_ + ")", call, err,
+                        err == ENOENT ? "a hard link may only name a file the layers put inside the root" : "");
         }
         ++stats_.links;
         return;
