@@ -336,6 +336,13 @@ EOT
   assert_dir_exists "$(group_dir "$G-2")"
 }
 
+@test "a user other than root is told why not, on v1" {
+  on_v2 && skip "this host runs cgroup v2 (the VM test covers rootless there)"
+  bk_run 125 setpriv --reuid=65534 --regid=65534 --clear-groups cgctl run -- /bin/true
+  assert_regex "$stderr" 'cannot make cgroups as uid 65534 on .*Operation not permitted \(EPERM\)'
+  assert_regex "$stderr" 'hint: cgroup v1 has no safe delegation to users'
+}
+
 # ---- hostile input ------------------------------------------------------------
 
 @test "hostile names never reach outside the boxkit parent group" {
@@ -376,6 +383,10 @@ EOT
   assert_line '"nr_throttled":some'
   assert_line "events: oom_kill"
   assert_line "events: pids_max"
+  assert_line "rootless without delegation: 125"
+  assert_line "rootless: told how to get a delegated subtree"
+  assert_line "rootless: /deleg/boxkit/run-N"
+  assert_line "16777216"
   assert_line "left behind: none"
   assert_line "ALL OK"
 }

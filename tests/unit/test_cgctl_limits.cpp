@@ -176,3 +176,16 @@ TEST_CASE("the controllers a set of limits needs", "[cgctl]") {
     l.io_max.push_back(parse_io_max("8:0:rbps=1"));
     CHECK(l.controllers().back() == "io");
 }
+
+TEST_CASE("--memory-swap needs --memory and is never below it", "[cgctl]") {
+    Limits l;
+    CHECK_NOTHROW(check_limits(l));
+    l.memory_swap = 64ull << 20;
+    CHECK_THROWS_AS(check_limits(l), bk::Error);  // without --memory
+    l.memory = 128ull << 20;
+    CHECK_THROWS_AS(check_limits(l), bk::Error);  // below it
+    l.memory = 64ull << 20;
+    CHECK_NOTHROW(check_limits(l));               // equal: no swap
+    l.memory_swap = k_unlimited;
+    CHECK_NOTHROW(check_limits(l));
+}

@@ -73,6 +73,23 @@ cat /tmp/err
 echo $! > $cg/cgroup.procs
 kill $!
 
+# Rootless: a user may make groups only in a subtree delegated to them.
+echo "u1000:x:1000:1000::/tmp:/bin/sh" >> /etc/passwd
+echo "u1000:x:1000:" >> /etc/group
+as_user() { su -s /bin/sh -c "$1" u1000; }
+as_user 'cgctl run -- true' 2>/tmp/err
+echo "rootless without delegation: $?"
+grep -q "delegated to you" /tmp/err && echo "rootless: told how to get a delegated subtree"
+# What systemd's Delegate=yes does: a subtree the user owns, their shell in
+# a leaf of it. cgctl puts its boxkit parent there.
+mkdir $cg/deleg $cg/deleg/shell || fail "mkdir deleg"
+chown 1000:1000 $cg/deleg $cg/deleg/cgroup.procs $cg/deleg/cgroup.subtree_control $cg/deleg/shell $cg/deleg/shell/cgroup.procs
+(
+  echo 0 > $cg/deleg/shell/cgroup.procs   # this subshell moves into the leaf
+  as_user 'cgctl run --memory 16Mi --pids 5 -- sh -c "sed -n s/^0::/rootless:\ /p /proc/self/cgroup; cat /sys/fs/cgroup\$(sed -n s/^0:://p /proc/self/cgroup)/memory.max"'
+) 2>&1 | sed 's/run-[0-9]*/run-N/'
+rmdir $cg/deleg/boxkit $cg/deleg/shell $cg/deleg || fail "rootless left something behind"
+
 # cgctl run: a transient group, a report, nothing left behind.
 cgctl run --json --memory 8Mi -- sh -c "$HOG" 2>/tmp/report
 echo "run: exit $?"

@@ -170,6 +170,16 @@ IoMax parse_io_max(const std::string& text) {
     return io;
 }
 
+void check_limits(const Limits& l) {
+    if (!l.memory_swap) return;
+    if (!l.memory)
+        throw Error("use --memory-swap without --memory", "", 0,
+                    "--memory-swap is memory plus swap; give both: --memory 64Mi --memory-swap 128Mi");
+    if (*l.memory_swap < *l.memory)
+        throw Error("use --memory-swap " + format_size(*l.memory_swap) + " below --memory " + format_size(*l.memory), "", 0,
+                    "--memory-swap counts memory plus swap, so it is at least --memory (equal: no swap; max: any)");
+}
+
 void check_name(const std::string& name) {
     bool ok = !name.empty() && name.size() <= 64 && std::isalnum(static_cast<unsigned char>(name[0]));
     for (unsigned char c : name) ok = ok && (std::isalnum(c) || c == '-' || c == '_');

@@ -49,6 +49,10 @@ uint64_t parse_count(const std::string& text, const std::string& option);
 // DEV:KEY=VALUE[,KEY=VALUE...]; DEV is MAJOR:MINOR or a block device path.
 IoMax parse_io_max(const std::string& text);
 
+// Limits that make sense only together: --memory-swap needs --memory and
+// may not be below it (it counts memory plus swap, as docker's does).
+void check_limits(const Limits& limits);
+
 // A group name: letters, digits, '-' and '_', 1 to 64 of them, starting
 // with a letter or digit. Nothing else may reach a path (no "..", no "/").
 void check_name(const std::string& name);

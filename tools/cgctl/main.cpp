@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
         name(exec);
         add_limits(exec, o.limits);
         auto* run = app.add_subcommand("run", "Run the command after -- in a new group; report what it used; remove the group");
-        run->add_option("--name", o.name, "Name the group (default run-PID)");
+        run->add_option("--name", o.name, "Name the group (default run-PID)")->type_name("NAME");
         add_limits(run, o.limits);
         run->add_flag("--json", o.json, "Report as one line of JSON on stderr");
         run->add_option("--report", o.report_file, "Also write the JSON report to FILE")->type_name("FILE");
@@ -105,6 +105,7 @@ int main(int argc, char** argv) {
 
         if (auto code = cli::parse(app, args.own, common)) return *code;
         o.command = args.command;
+        cgctl::check_limits(o.limits);
         if (args.had_separator && !(*run || *exec))
             throw bk::Error("use -- with this command", "", 0, "only 'cgctl run' and 'cgctl exec' run a command");
         if (*create) return cgctl::create(o);
