@@ -258,8 +258,6 @@ Response Client::exchange(const Request& r, const std::string& url, bool with_au
 }
 
 Response Client::send(const Request& r, Sink* sink) {
-    const std::string first_origin = origin(r.url);
-    const bool first_https = scheme(r.url) == "https";
     int transport_failures = 0;
     for (int attempt = 0;; ++attempt) {
         std::string url = r.url;
@@ -281,12 +279,13 @@ Response Client::send(const Request& r, Sink* sink) {
             if (hops >= 10)
                 throw Error(r.why, r.method + " " + r.url + ": more than 10 redirects");
             std::string next = resolve_url(url, loc);
-            if (first_https && scheme(next) != "https")
+            Hop hop_rules = judge_redirect(r.url, next);
+            if (!hop_rules.allowed)
                 throw Error(r.why, r.method + " " + url + ": redirected to " + next, 0,
                             "an https request is never followed to plain http; the registry is misconfigured");
             // Credentials belong to the origin they were given for; blob
             // storage on another host gets a signed URL, not our token.
-            if (origin(next) != first_origin) with_auth = false;
+            if (!hop_rules.keep_authorization) with_auth = false;
             if (resp.status == 303) {
                 hop.method = "GET";
                 hop.body.clear();
@@ -356,6 +355,14 @@ std::string origin(const std::string& url) {
     Url u;
     if (curl_url_set(u.u, CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return {};
     return u.get(CURLUPART_SCHEME) + "://" + u.get(CURLUPART_HOST) + ":" + u.get(CURLUPART_PORT, CURLU_DEFAULT_PORT);
+}
+
+Hop judge_redirect(const std::string& first, const std::string& next) {
+    Hop h;
+    std::string from = scheme(first), to = scheme(next);
+    h.allowed = (to == "http" || to == "https") && !(from == "https" && to == "http");
+    h.keep_authorization = h.allowed && origin(first) == origin(next);
+    return h;
 }
 
 double backoff(const Options& o, int attempt) {

@@ -111,6 +111,14 @@ std::string origin(const std::string& url);
 std::string scheme(const std::string& url);
 std::string host(const std::string& url);  // without port
 
+// What a redirect from `first` (the URL the caller asked for) to `next` may
+// do: https never drops to http; credentials stay only on the first origin.
+struct Hop {
+    bool allowed = true;
+    bool keep_authorization = true;
+};
+Hop judge_redirect(const std::string& first, const std::string& next);
+
 // The pause before retry `attempt` (0-based): doubling, capped.
 double backoff(const Options& o, int attempt);
 

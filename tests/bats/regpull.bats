@@ -265,3 +265,29 @@ EOT
   assert_equal "$(jq -r .architecture "$BOXKIT_STORE/blobs/sha256/$(jq -r .config.digest "$BOXKIT_STORE/blobs/sha256/${arm#sha256:}" | cut -d: -f2)")" arm64
   assert_equal "$(jq -r '.manifests[0].platform.architecture' "$BATS_TEST_TMPDIR/s2/index.json")" amd64
 }
+
+@test "an index on docker-registry: the platform's manifest is pulled and tagged" {
+  [ "$(uname -m)" = x86_64 ] || skip "the default-platform check assumes amd64"
+  skopeo copy -q --dest-tls-verify=false "oci:$W/img:two" "docker://$REG/demo/one:two"
+  one=$(cat "$W/one.digest") two=$(cat "$W/two.digest")
+  size() { curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$REG/v2/demo/one/manifests/$1" | wc -c; }
+  jq -n --arg a "$one" --argjson as_ "$(size "$one")" --arg b "$two" --argjson bs "$(size "$two")" \
+    '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [
+      {mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $a, size: $as_, platform: {os: "linux", architecture: "amd64"}},
+      {mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $b, size: $bs, platform: {os: "linux", architecture: "arm64"}}]}' > index.json
+  run curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/vnd.oci.image.index.v1+json' \
+    --data-binary @index.json "http://$REG/v2/demo/one/manifests/multi"
+  assert_output 201
+  bk_run 0 regpull manifest --json "$REG/demo/one:multi"
+  assert_equal "$(jq -r .media_type <<<"$output")" "application/vnd.oci.image.index.v1+json"
+  bk_run 0 regpull -q "$REG/demo/one:multi"
+  assert_equal "$output" "$REG/demo/one:multi@$one"
+  bk_run 0 regpull -q --platform linux/arm64 "$REG/demo/one:multi"
+  assert_equal "$output" "$REG/demo/one:multi@$two"
+  assert_equal "$(jq -r '.manifests[] | .platform.architecture + " " + .digest' "$BOXKIT_STORE/index.json")" "arm64 $two"
+  # The index itself is kept, so NAME@INDEX-DIGEST is in the store too.
+  index_digest=sha256:$(sha256sum < index.json | cut -d' ' -f1)
+  assert [ -f "$BOXKIT_STORE/blobs/sha256/${index_digest#sha256:}" ]
+  bk_run 125 regpull -q --platform linux/s390x "$REG/demo/one:multi"
+  assert_regex "$stderr" "hint: the image is built for: linux/amd64, linux/arm64; choose one with --platform"
+}

@@ -49,6 +49,26 @@ TEST_CASE("origins compare scheme, host and port (default ports filled in)") {
     CHECK(host("http://127.0.0.1:5000/v2/") == "127.0.0.1");
 }
 
+TEST_CASE("redirects: https never drops to http; credentials stay on their origin") {
+    auto h = judge_redirect("https://reg.example/v2/a/blobs/d", "http://reg.example/v2/a/blobs/d");
+    CHECK_FALSE(h.allowed);
+    CHECK_FALSE(h.keep_authorization);
+    h = judge_redirect("https://reg.example/v2/x", "https://reg.example:443/v2/y");
+    CHECK(h.allowed);
+    CHECK(h.keep_authorization);
+    h = judge_redirect("https://reg.example/v2/x", "https://storage.example/blob?sig=1");
+    CHECK(h.allowed);
+    CHECK_FALSE(h.keep_authorization);
+    h = judge_redirect("http://127.0.0.1:5000/v2/x", "http://127.0.0.1:5001/blob");
+    CHECK(h.allowed);
+    CHECK_FALSE(h.keep_authorization);  // another port is another origin
+    h = judge_redirect("http://127.0.0.1:5000/v2/x", "https://127.0.0.1:5000/v2/x");
+    CHECK(h.allowed);                   // upgrading is fine, but it is another origin
+    CHECK_FALSE(h.keep_authorization);
+    CHECK_FALSE(judge_redirect("http://a/", "file:///etc/passwd").allowed);
+    CHECK_FALSE(judge_redirect("https://a/", "gopher://a/").allowed);
+}
+
 TEST_CASE("Content-Range start") {
     CHECK(content_range_start("bytes 100-199/200") == 100);
     CHECK(content_range_start("bytes 0-0/1") == 0);
