@@ -48,8 +48,9 @@ host_ns=$(stat -L -c %i /proc/self/ns/net)
 while [ "$(stat -L -c %i /proc/$box/ns/net)" = "$host_ns" ]; do sleep 0.02; done
 inbox() { nsenter --net=/proc/$box/ns/net "$@"; }
 addr=$("$BIN/netfwd" link --pid "$box" --json | jq -r .box_address)
-inbox iperf3 -s -p 5201 </dev/null >/dev/null 2>&1 & pids+=($!)
-inbox busybox httpd -f -p 8080 -h "$work/www" </dev/null >/dev/null 2>&1 & pids+=($!)
+# (nsenter itself, not a shell function: $! must be the server's own pid)
+nsenter --net=/proc/$box/ns/net iperf3 -s -p 5201 </dev/null >/dev/null 2>&1 & pids+=($!)
+nsenter --net=/proc/$box/ns/net busybox httpd -f -p 8080 -h "$work/www" </dev/null >/dev/null 2>&1 & pids+=($!)
 for _ in $(seq 100); do [ -n "$(inbox ss -Htln 'sport = :5201')" ] && [ -n "$(inbox ss -Htln 'sport = :8080')" ] && break; sleep 0.05; done
 
 nf_t=$(free_port); nf_h=$(free_port); so_t=$(free_port); so_h=$(free_port); nat_t=$(free_port); nat_h=$(free_port)

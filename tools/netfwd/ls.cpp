@@ -2,6 +2,7 @@
 // dropping those whose netfwd or interface is gone.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "error.hpp"
@@ -33,6 +34,12 @@ int ls(const LsOptions& o) {
             links.push_back(r);
         }
     }
+    // Oldest first (pids grow), whatever order the directory holds them in.
+    auto by = [](const char* key) {
+        return [key](const json& a, const json& b) { return a.value(key, json()) < b.value(key, json()); };
+    };
+    std::sort(publishes.begin(), publishes.end(), by("pid"));
+    std::sort(links.begin(), links.end(), by("host_if"));
     if (o.json) {
         print_json({{"published", publishes}, {"links", links}});
         return 0;

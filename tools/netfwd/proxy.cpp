@@ -132,12 +132,12 @@ public:
         }
         add(stop_fd_, EPOLLIN, &stop_h_);
         if (pidfd_ >= 0) add(pidfd_, EPOLLIN, &box_h_);
-    }
-
-    std::string run() {
         explain("for each connection, in the box's namespace",
                 "accept4() on the host; socket() + connect(127.0.0.1:BOX_PORT); then "
                 "splice(client -> pipe -> box) and splice(box -> pipe -> client); shutdown(SHUT_WR) passes each FIN on");
+    }
+
+    std::string run() {
         epoll_event events[256];
         while (stop_reason_.empty()) {
             int n = ::epoll_wait(epoll_.get(), events, 256, timeout_ms());
@@ -498,8 +498,10 @@ private:
 
 } // namespace
 
-std::string run_proxy(std::vector<Listener>& listeners, const ProxyConfig& cfg, int stop_fd, int pidfd) {
+std::string run_proxy(std::vector<Listener>& listeners, const ProxyConfig& cfg, int stop_fd, int pidfd,
+                      const std::function<void()>& ready) {
     auto loop = std::make_unique<Loop>(listeners, cfg, stop_fd, pidfd);
+    ready();
     return loop->run();
 }
 

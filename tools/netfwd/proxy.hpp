@@ -14,6 +14,7 @@
 #pragma once
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,8 +39,9 @@ struct ProxyConfig {
 std::vector<Listener> open_listeners(const std::vector<PortSpec>& ports);
 
 // Relay until `stop_fd` (a signalfd) or `pidfd` (the box's pid 1; -1 when
-// none) is readable. Call it after setns into the box's namespace. Returns
-// why it stopped, for -v.
-std::string run_proxy(std::vector<Listener>& listeners, const ProxyConfig& cfg, int stop_fd, int pidfd);
+// none) is readable. Call it after setns into the box's namespace; it calls
+// `ready` once set up. Returns why it stopped, for -v.
+std::string run_proxy(std::vector<Listener>& listeners, const ProxyConfig& cfg, int stop_fd, int pidfd,
+                      const std::function<void()>& ready);
 
 } // namespace bk::netfwd

@@ -64,8 +64,7 @@ int publish_proxy(const PublishOptions& o, Target& t) {
     write_record("publish-" + std::to_string(::getpid()), record_doc(o, t, "", ""));
     RecordOwner record("publish-" + std::to_string(::getpid()));
     say_published(o, t);
-    detach.ready();
-    std::string why = run_proxy(listeners, o.proxy, stop.get(), t.pidfd.get());
+    std::string why = run_proxy(listeners, o.proxy, stop.get(), t.pidfd.get(), [&] { detach.ready(); });
     detail("stopping: " + why);
     return 0;
 }
