@@ -141,8 +141,10 @@ int run_ls(const Options& o) {
               << std::setw(22) << "CREATED" << "SIZE\n";
     for (auto& j : arr) {
         std::string id = j.contains("id") ? j["id"].get<std::string>().substr(7, 12) : "?";
+        std::string created = j.value("created", "").substr(0, 19);  // to the second, as people read it
+        if (created.size() > 10) created[10] = ' ';
         std::cout << std::left << std::setw(40) << j.value("name", j["reference"].get<std::string>()) << std::setw(16)
-                  << j.value("tag", "") << std::setw(14) << id << std::setw(22) << j.value("created", "")
+                  << j.value("tag", "") << std::setw(14) << id << std::setw(22) << created
                   << (j.contains("size") ? human_size(j["size"].get<int64_t>()) : "?") << "\n";
     }
     return 0;
