@@ -15,10 +15,10 @@ const char* const k_footer = R"(Ports are [HOST_IP:]HOST_PORT:BOX_PORT[/tcp|/udp
 unless you ask with 0.0.0.0 (docker's -p 8080:80 means 0.0.0.0, a well-known surprise).
 
 Examples:
-  unshare --net sleep 1d &  busybox httpd ... (a box with only loopback)
-  netfwd publish 8080:80 --pid 4242                  # proxy: 127.0.0.1:8080 -> box's 127.0.0.1:80
-  netfwd publish 0.0.0.0:5353:53/udp 8080:80 --box web --detach --pid-file fwd.pid
-  netfwd publish 8080:80 --box web --mode nat        # veth + nftables DNAT, no process in the path
+  nsjail-lite --net --name web --detach -- busybox httpd -f -p 80 -h ./www
+  netfwd publish 8080:80 --box web             # proxy: 127.0.0.1:8080 -> the box's 127.0.0.1:80
+  netfwd publish 0.0.0.0:5353:53/udp 8081:80 --pid 4242 --detach --pid-file fwd.pid
+  netfwd publish 8082:80 --box web --mode nat  # veth + nftables DNAT, no process in the path
   netfwd link --box web && netfwd ls
 
 netfwd runs until SIGINT/SIGTERM or until the box's pid 1 exits, then removes
