@@ -120,14 +120,18 @@ bool opaque_dir(const std::string& path) {
 
 // An overlay upper directory as OCI layer entries.
 void upper_tree(LayerWriter& w, const std::string& upper, const std::string& rel) {
-    for (auto& n : sorted_names(upper + "/" + rel)) {
+    auto names = sorted_names(upper + "/" + rel);
+    auto is_whiteout = [&](const std::string& n) {
+        struct stat st {};
+        return ::lstat((upper + "/" + join(rel, n)).c_str(), &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0);
+    };
+    // Whiteouts first, before their siblings, as the spec asks writers to order them.
+    for (auto& n : names)
+        if (is_whiteout(n)) w.add_whiteout(join(rel, n));  // overlayfs deleted it
+    for (auto& n : names) {
         std::string r = join(rel, n), p = upper + "/" + r;
         struct stat st {};
-        if (::lstat(p.c_str(), &st) < 0) continue;
-        if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
-            w.add_whiteout(r);  // overlayfs deleted it
-            continue;
-        }
+        if (::lstat(p.c_str(), &st) < 0 || is_whiteout(n)) continue;
         char v[256];
         if (::lgetxattr(p.c_str(), "trusted.overlay.redirect", v, sizeof v) > 0 ||
             ::lgetxattr(p.c_str(), "trusted.overlay.metacopy", v, sizeof v) >= 0)
