@@ -57,9 +57,11 @@ SH
   assert_regex "$stderr" "^run-in-vm: cannot use 'lots' as a number"
   bk_run 125 "$RUN_IN_VM" no-such-script.sh
   assert_regex "$stderr" "cannot read the script no-such-script.sh"
-  BK_TIMEOUT=60 bk_run 124 "$RUN_IN_VM" --timeout 8 -c 'echo started; sleep 600'
-  assert_output "started"
-  assert_regex "$stderr" "cannot finish within 8s"
+  # (Whether the guest got as far as "started" depends on how busy this
+  # machine is; the status and the cleanup do not.)
+  BK_TIMEOUT=60 bk_run 124 "$RUN_IN_VM" --timeout 10 -c 'echo started; sleep 600'
+  assert_regex "$output" '^(started)?$'
+  assert_regex "$stderr" "cannot finish within 10s"
   # timeout(1) took qemu with it.
   run pgrep -f "boxkit-vm.*initrd.cpio"
   assert_failure
