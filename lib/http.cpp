@@ -140,6 +140,23 @@ bool retriable_curl(int code) {
     }
 }
 
+std::string transport_hint(int code) {
+    switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return "the host name does not resolve: check its spelling and the network";
+    case CURLE_COULDNT_CONNECT:
+        return "nothing answers there: is the registry running, on that port?";
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+        return "the TLS handshake failed or the certificate is not trusted; a registry without TLS "
+               "works only on loopback or with --insecure";
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        return "only http and https URLs are followed";
+    default:
+        return {};
+    }
+}
+
 bool retriable_status(long status) {
     return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
 }
@@ -297,7 +314,7 @@ Response Client::send(const Request& r, Sink* sink) {
         bool transport_retry = curl_code != CURLE_OK && retriable_curl(curl_code);
         bool status_retry = curl_code == CURLE_OK && retriable_status(resp.status);
         if (curl_code != CURLE_OK && !transport_retry)
-            throw Error(r.why, r.method + " " + url + ": " + curl_error);
+            throw Error(r.why, r.method + " " + url + ": " + curl_error, 0, transport_hint(curl_code));
         if (!transport_retry && !status_retry) return resp;
         if (transport_retry) ++transport_failures;
         if (attempt >= o_.retries) {

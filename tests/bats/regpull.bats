@@ -234,6 +234,12 @@ EOT
   assert_regex "$(cat "$W/fake/main.log")" "GET /v2/cut/img/blobs/sha256:[0-9a-f]+ auth=- range=bytes=[1-9][0-9]*-"
 }
 
+@test "a server that ignores Range: the blob starts over and still verifies" {
+  bk_run 0 regpull -q "$FAKE/cutfull/img:1"
+  assert_regex "$(cat "$W/fake/main.log")" "GET /v2/cutfull/img/blobs/sha256:[0-9a-f]+ auth=- range=bytes=[1-9][0-9]*-"
+  assert_equal "$(ls "$BOXKIT_STORE/blobs/sha256" | wc -l)" 3
+}
+
 @test "429 then 503 then success: retried, honouring Retry-After" {
   bk_run 0 regpull -v "$FAKE/flaky/img:1"
   assert_regex "$stderr" "retrying GET .*/flaky/img/manifests/1 in 1.00 s: HTTP 429"

@@ -179,9 +179,11 @@ class Main(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        if mode == "cut":
+        if mode in ("cut", "cutfull"):
             rng_hdr = self.headers.get("Range")
-            if rng_hdr:
+            if rng_hdr and mode == "cutfull":
+                return self.send(200, data, "application/octet-stream")  # ignores Range: all again
+            if rng_hdr and mode == "cut":
                 start = int(rng_hdr.split("=")[1].split("-")[0])
                 return self.send(206, data[start:], "application/octet-stream",
                                  [("Content-Range", "bytes %d-%d/%d" % (start, len(data) - 1, len(data)))])
