@@ -331,7 +331,7 @@ private:
                     d.in_pipe += std::size_t(n);
                     progress = true;
                     // A busy stream gets the bigger buffer; a short request never pays for it.
-                    if (d.in_pipe == d.capacity && d.capacity < cfg_.pipe_size) {
+                    if (d.in_pipe * 2 >= d.capacity && d.capacity < cfg_.pipe_size) {
                         int size = ::fcntl(d.pipe_w.get(), F_SETPIPE_SZ, int(cfg_.pipe_size));
                         if (size > 0) d.capacity = std::size_t(size);
                     }
