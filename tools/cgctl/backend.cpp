@@ -70,11 +70,27 @@ std::unique_ptr<Backend> open_backend() {
     return make_v1_backend(real_fs(), layout, "boxkit");
 }
 
+// A killed cgctl whose parent has not reaped it yet is a zombie: its pid
+// and start time are still there, but it will clean up nothing.
+static bool is_zombie(pid_t pid) {
+    std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+    auto close = stat.rfind(')');
+    return close != std::string::npos && close + 2 < stat.size() && (stat[close + 2] == 'Z' || stat[close + 2] == 'X');
+}
+
+// The pid namespace we run in: a pid means something only inside its own.
+static unsigned long long pid_namespace() {
+    struct stat st {};
+    return ::stat("/proc/self/ns/pid", &st) == 0 ? st.st_ino : 0;
+}
+
 void mark_transient(Backend& b, const std::string& name, pid_t owner) {
     auto start = boxes::process_start_time(owner);
     try {
         b.fs().set_xattr("remember which cgctl owns this transient group, so 'cgctl gc' can tell a leftover",
-                         b.path(name), k_owner_xattr, std::to_string(owner) + " " + std::to_string(start.value_or(0)));
+                         b.path(name), k_owner_xattr,
+                         std::to_string(owner) + " " + std::to_string(start.value_or(0)) + " " +
+                             std::to_string(pid_namespace()));
     } catch (const Error& e) {
         // Older kernels keep no xattrs on cgroupfs; gc then cannot tell.
         detail("cannot mark the group as transient: " + e.message());
@@ -86,10 +102,13 @@ bool is_abandoned(const Backend& b, const std::string& name) {
     if (!mark) return false;
     std::istringstream in(*mark);
     long pid = 0;
-    unsigned long long start = 0;
-    if (!(in >> pid >> start) || pid <= 0) return true;
+    unsigned long long start = 0, ns = 0;
+    if (!(in >> pid >> start) || pid <= 0) return false;  // not ours to judge
+    // Made by a cgctl in another pid namespace: its pid names nobody here,
+    // so we cannot tell; leave it to a gc run in that namespace.
+    if ((in >> ns) && ns != pid_namespace()) return false;
     auto now = boxes::process_start_time(pid_t(pid));
-    return !now || *now != start;
+    return !now || *now != start || is_zombie(pid_t(pid));
 }
 
 void kill_members(Backend& b, const std::string& name) {

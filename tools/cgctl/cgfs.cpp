@@ -50,6 +50,17 @@ std::optional<std::string> Fs::read(const std::string& path) const {
     return out;
 }
 
+bool Fs::mkdir_if_missing(std::string_view why, const std::string& path) {
+    if (exists(path)) return false;
+    try {
+        mkdir(why, path);
+        return true;
+    } catch (const Error& e) {
+        if (e.err() != EEXIST) throw;
+        return false;
+    }
+}
+
 bool Fs::exists(const std::string& path) const {
     struct stat st {};
     return ::lstat(path.c_str(), &st) == 0;

@@ -26,6 +26,9 @@ public:
     // The whole file; nothing when it is missing or unreadable.
     virtual std::optional<std::string> read(const std::string& path) const;
     bool exists(const std::string& path) const;
+    // mkdir, where another cgctl making the same parent at the same moment
+    // is no error. Returns whether this call made it.
+    bool mkdir_if_missing(std::string_view why, const std::string& path);
     std::vector<std::string> subdirs(const std::string& path) const;
     // An extended attribute on a group's directory (cgroupfs keeps user.*
     // ones): how a transient group remembers which cgctl made it.

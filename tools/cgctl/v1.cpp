@@ -211,10 +211,8 @@ private:
     void join_tree(const std::string& c, const std::string& name) {
         if (!mounts_.count(c)) return;
         std::string parent = mounts_.at(c) + "/" + parent_;
-        if (!fs().exists(parent)) {
-            fs().mkdir("make the parent group that holds boxkit's groups in the " + c + " tree", parent);
-            if (c == "cpuset") fill_cpuset(mounts_.at(c), parent);
-        }
+        fs().mkdir_if_missing("make the parent group that holds boxkit's groups in the " + c + " tree", parent);
+        if (c == "cpuset") fill_cpuset(mounts_.at(c), parent);  // does nothing once filled
         std::string d = dir(c, name);
         if (fs().exists(d)) return;  // cpu and cpuacct mounted together
         fs().mkdir("make the group " + name + " in the " + c + " tree", d);

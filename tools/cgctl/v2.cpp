@@ -174,7 +174,7 @@ private:
         }
         for (size_t i = 0; i < levels.size(); ++i) {
             std::string dir = levels[i].empty() ? mount_ : mount_ + "/" + levels[i];
-            if (!fs().exists(dir)) fs().mkdir("make the parent group that holds boxkit's groups", dir);
+            fs().mkdir_if_missing("make the parent group that holds boxkit's groups", dir);
             enable_controllers(dir, levels[i].empty(), required, wanted);
         }
     }
