@@ -59,10 +59,13 @@ SH
   assert_regex "$stderr" "cannot read the script no-such-script.sh"
   # (Whether the guest got as far as "started" depends on how busy this
   # machine is; the status and the cleanup do not.)
-  BK_TIMEOUT=60 bk_run 124 "$RUN_IN_VM" --timeout 10 -c 'echo started; sleep 600'
-  assert_regex "$output" '^(started)?$'
+  TMPDIR=$BATS_TEST_TMPDIR BK_TIMEOUT=60 bk_run 124 "$RUN_IN_VM" --timeout 10 -c 'echo started; sleep 600'
+  [ -z "$output" ] || assert_output "started"
   assert_regex "$stderr" "cannot finish within 10s"
-  # timeout(1) took qemu with it.
-  run pgrep -f "boxkit-vm.*initrd.cpio"
+  # timeout(1) took qemu with it (other tests may run VMs of their own: look
+  # only for this one's, by its work directory), and the work directory went.
+  run pgrep -f "$BATS_TEST_TMPDIR/boxkit-vm"
+  assert_failure
+  run compgen -G "$BATS_TEST_TMPDIR/boxkit-vm.*"
   assert_failure
 }
