@@ -3,6 +3,8 @@
 // push.cpp and look.cpp.
 #include <unistd.h>
 
+#include <functional>
+
 #include "argv.hpp"
 #include "cli.hpp"
 #include "error.hpp"
@@ -37,6 +39,19 @@ void remote_options(CLI::App& app, RemoteOptions& r) {
     app.add_flag("--password-stdin", r.password_stdin, "Read the password from stdin");
     app.add_option("--retries", r.retries, "Retries on 429, 5xx and cut connections (default 5)")
         ->type_name("N")->check(CLI::Range(0, 20));
+}
+
+// A pull or push stopped by SIGINT/SIGTERM/SIGHUP unwinds (temporary blobs
+// go, nothing is tagged) and exits 128+S like a process the signal killed.
+int interruptible(const std::function<int()>& body) {
+    try {
+        return body();
+    } catch (const Error& e) {
+        if (!cancel_signal()) throw;
+        bk::report(Error("finish: interrupted by signal " + std::to_string(cancel_signal()), "", 0,
+                         "nothing was tagged and no temporary file stays behind"));
+        return 128 + cancel_signal();
+    }
 }
 
 std::vector<std::string> without(const std::vector<std::string>& args, size_t i) {
@@ -77,7 +92,7 @@ int main(int argc, char** argv) {
             app.add_option("--jobs,-j", o.jobs, "Blobs at once (default 4)")->check(CLI::Range(1, 16));
             if (auto code = cli::parse(app, without(args.own, at), common)) return *code;
             o.quiet = common.quiet;
-            return push(o);
+            return interruptible([&] { return push(o); });
         }
         if (sub == "tags") {
             TagsOptions o;
@@ -114,15 +129,6 @@ int main(int argc, char** argv) {
         app.add_option("--jobs,-j", o.jobs, "Layers at once (default 4)")->check(CLI::Range(1, 16));
         if (auto code = cli::parse(app, sub == "pull" ? without(args.own, at) : args.own, common)) return *code;
         o.quiet = common.quiet;
-        try {
-            return pull(o);
-        } catch (const Error& e) {
-            if (cancel_signal()) {  // interrupted: the store is as it was
-                bk::report(Error("finish the pull: interrupted by signal " + std::to_string(cancel_signal()), "", 0,
-                                 "nothing was tagged; blobs already verified stay for the next pull"));
-                return 128 + cancel_signal();
-            }
-            throw;
-        }
+        return interruptible([&] { return pull(o); });
     });
 }
