@@ -472,6 +472,22 @@ nat_tables() { nft list tables | grep -c boxkit_netfwd_ || true; }
   assert [ ! -e "/sys/class/net/bk$ino" ]
 }
 
+@test "nat: a netfwd killed with SIGKILL leaves rules; the next 'netfwd ls' removes them" {
+  require_cmd nft
+  start_box sleep 60
+  ino=$(stat -L -c %i /proc/$BOXPID/ns/net)
+  port=$(free_port)
+  publish "$port:80" --pid "$BOXPID" --mode nat
+  table=$(netfwd ls --json | jq -r '.published[0].nft_table')
+  kill -KILL "$NFPID"; wait_gone "$NFPID"
+  nft list table ip "$table" >/dev/null
+  bk_run 0 netfwd ls
+  assert_regex "$stderr" "removing its table $table"
+  run nft list table ip "$table"
+  assert_failure
+  assert [ ! -e "/sys/class/net/bk$ino" ]
+}
+
 @test "link: a veth with addresses and a default route; unlink removes it; ls shows it" {
   start_box sleep 60
   ino=$(stat -L -c %i /proc/$BOXPID/ns/net)

@@ -8,6 +8,7 @@
 #include "error.hpp"
 #include "json.hpp"
 #include "link.hpp"
+#include "nat.hpp"
 #include "netfwd.hpp"
 #include "state.hpp"
 
@@ -16,6 +17,23 @@ namespace bk::netfwd {
 namespace {
 
 bool alive(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+
+// A netfwd killed with SIGKILL could not clean up: its nftables table, and
+// the link it made, are still there. Whoever lists next removes them.
+void clean_after_killed(const json& r) {
+    int pid = r.value("pid", 0);
+    std::string table = r.value("nft_table", "");
+    std::string link = r.value("link", "");
+    if (!table.empty() && nat_table_exists(table)) {
+        warn("netfwd " + std::to_string(pid) + " ended without cleaning up; removing its table " + table);
+        delete_nat_rules(table, true);
+    }
+    json l;
+    if (!link.empty() && read_record("link-" + link, l) && l.value("owner_pid", 0) == pid) {
+        warn("removing the link " + link + " that netfwd " + std::to_string(pid) + " made");
+        delete_link(link, true);
+    }
+}
 
 } // namespace
 
@@ -26,7 +44,11 @@ int ls(const LsOptions& o) {
         std::string kind = r.value("kind", "");
         r.erase("file");
         if (kind == "publish") {
-            if (!alive(r.value("pid", 0))) { remove_record(file); continue; }
+            if (!alive(r.value("pid", 0))) {
+                clean_after_killed(r);
+                remove_record(file);
+                continue;
+            }
             publishes.push_back(r);
         } else if (kind == "link") {
             // The kernel removed the veth with the box's namespace.
