@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# boxrun run --rm IMAGE /bin/true (the image in the store, its layers cached)
+# against runc run and crun run of the same image as an OCI bundle
+# (imgpack bundle, the command set to /bin/true). Issue 9's targets: faster
+# than runc, and within 1.5x of crun.
+#
+# What each side does per run: boxrun is a bash script that reads the image's
+# config (imgpack + one jq), asks imgpack for the cached layers, writes the
+# box's notes, then runs cgctl -> nsjail-lite -> chrootify (a cgroup, five
+# namespaces, an overlay root with /proc and /dev) and removes the box's
+# writable layer. runc and crun read config.json, make a cgroup and the same
+# namespaces on a flat copy of the root, and delete the container at the end.
+set -euo pipefail
+BENCH_FLAGS=${BENCH_FLAGS:--N --warmup 5 --runs 40}
+ROUNDS=${ROUNDS:-3}
+source "$(dirname "$0")/lib.sh"
+[ "$(id -u)" -eq 0 ] || { echo "bench/boxrun.sh: needs root (mounts, namespaces, cgroups)" >&2; exit 125; }
+for tool in runc crun hyperfine jq; do
+  command -v "$tool" >/dev/null || { echo "bench/boxrun.sh: needs $tool (apt-get install $tool)" >&2; exit 125; }
+done
+# crun refuses this machine's hybrid cgroups (v1 plus an empty cgroup2 tree
+# at /sys/fs/cgroup/unified). So the whole benchmark runs in a private mount
+# namespace without that tree: all three sides then see plain v1, which is
+# what cgctl and runc use here anyway.
+if [ -z "${BOXRUN_BENCH_NS:-}" ] && awk '$5 == "/sys/fs/cgroup/unified" {f=1} END {exit !f}' /proc/self/mountinfo; then
+  exec env BOXRUN_BENCH_NS=1 unshare -m --propagation private bash "$0" "$@"
+fi
+if [ -n "${BOXRUN_BENCH_NS:-}" ]; then umount /sys/fs/cgroup/unified; fi
+BOXRUN=$(cd "$(dirname "$0")/.." && pwd)/examples/boxrun
+export PATH=$BIN:$PATH
+
+work=$(mktemp -d /tmp/boxkit-bench-boxrun.XXXXXX)
+export BOXKIT_STORE=$work/store BOXKIT_LAYERS=$work/layers BOXKIT_RUN=$work/run
+trap 'runc delete -f "bench-runc-$$" 2>/dev/null; crun delete -f "bench-crun-$$" 2>/dev/null; rm -rf "$work"' EXIT
+
+# One busybox image; its layer cached; one bundle of it for runc and crun.
+mkdir -p "$work/rootfs/bin"
+cp /bin/busybox "$work/rootfs/bin/"
+for app in $(/bin/busybox --list); do [ "$app" = busybox ] || ln -s busybox "$work/rootfs/bin/$app"; done
+imgpack build "$work/rootfs" --tag bench/busybox:1 --cmd '["/bin/sh"]' >/dev/null
+"$BOXRUN" run --rm bench/busybox:1 /bin/true
+imgpack bundle bench/busybox:1 "$work/bundle" >/dev/null
+jq '.process.args = ["/bin/true"] | .process.terminal = false' "$work/bundle/config.json" > "$work/config.json"
+mv "$work/config.json" "$work/bundle/config.json"
+runc run --bundle "$work/bundle" "bench-runc-$$"
+crun run --bundle "$work/bundle" "bench-crun-$$"
+
+bench_compare "boxrun run --rm vs runc run: an image's /bin/true in a new box (target: faster)" 1.0 \
+  "boxrun run --rm" "$BOXRUN run --rm bench/busybox:1 /bin/true" \
+  "runc run" "runc run --bundle $work/bundle bench-runc-$$"
+bench_compare "boxrun run --rm vs crun run: the same (target: within 1.5x)" 1.5 \
+  "boxrun run --rm" "$BOXRUN run --rm bench/busybox:1 /bin/true" \
+  "crun run" "crun run --bundle $work/bundle bench-crun-$$"
