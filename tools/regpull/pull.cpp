@@ -149,12 +149,13 @@ int pull(const PullOptions& o) {
 
     // 4. Every blob is verified: now they get their names, then the manifest,
     //    then the tag (the only thing other tools look up).
-    for (size_t i = 0; i < fetched.size(); ++i) {
-        if (cancelled()) throw Error("finish the pull: interrupted");
+    //    Every digest was checked above, so a commit can fail only on I/O;
+    //    the commits run side by side, so their fsyncs overlap.
+    if (cancelled()) throw Error("finish the pull: interrupted");
+    run_parallel(clients.size(), fetched.size(), [&](size_t i, size_t) {
         fetched[i]->commit();
         progress.done(missing[i]->digest, "Pull complete");
-    }
-
+    });
     if (chosen) store.put_blob(top.body, top.media_type);  // the index, so ref@index-digest resolves
     store.put_blob(image.body, image.media_type);
     oci::Descriptor target = store_descriptor(image.media_type, image.digest, image.body.size());
