@@ -174,8 +174,10 @@ EOT
   assert_equal "$output" "$REG/class/one:1@$(cat "$W/one.digest")"
   run skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG/class/one:1"
   assert_output "$(cat "$W/one.digest")"
-  bk_run 0 regpull push "$REG/demo/one:1" "$REG/class/one:2"
-  assert_regex "$stderr" "Layer already exists"
+  bk_run 0 regpull push --json "$REG/demo/one:1" "$REG/class/one:2"
+  printf '%s\n' "$output" | jq -e . >/dev/null
+  assert_regex "$output" '"status":"Layer already exists"'
+  assert_equal "$(last_line | jq -r '.event + " " + .reference')" "pushed $REG/class/one:2@$(cat "$W/one.digest")"
 }
 
 @test "Basic auth: refused without credentials, works with --password-stdin and config.json" {
