@@ -16,9 +16,14 @@ registry_start() {
   local dir=$1 port=$2 user=${3:-} pass=${4:-} auth=""
   mkdir -p "$dir/data"
   if [ -n "$user" ]; then
-    # docker-registry's htpasswd file wants bcrypt; Python's crypt makes it.
-    python3 -W ignore -c 'import crypt,sys; print(sys.argv[1] + ":" + crypt.crypt(sys.argv[2], crypt.mksalt(crypt.METHOD_BLOWFISH)))' \
-      "$user" "$pass" > "$dir/htpasswd"
+    # docker-registry's htpasswd file wants bcrypt: apache2-utils' htpasswd
+    # makes it, and so does Python's crypt module (up to Python 3.12).
+    if command -v htpasswd >/dev/null; then
+      htpasswd -Bbn "$user" "$pass" > "$dir/htpasswd"
+    else
+      python3 -W ignore -c 'import crypt,sys; print(sys.argv[1] + ":" + crypt.crypt(sys.argv[2], crypt.mksalt(crypt.METHOD_BLOWFISH)))' \
+        "$user" "$pass" > "$dir/htpasswd"
+    fi
     auth=$(printf 'auth:\n  htpasswd:\n    realm: boxkit-test\n    path: %s\n' "$dir/htpasswd")
   fi
   cat > "$dir/config.yml" <<YAML
