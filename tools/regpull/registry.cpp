@@ -143,7 +143,7 @@ http::Response Registry::send(http::Client& client, http::Request r, const std::
     if (resp.status == 401)
         throw Error("log in to " + c_.registry, r.method + " " + r.url + ": HTTP 401", 0,
                     c_.credentials.empty()
-                        ? "the registry wants credentials: --username NAME --password-stdin, or docker login"
+                        ? "the repository does not exist, or it needs credentials: --username NAME --password-stdin, or docker login"
                         : "the registry refused the credentials from " + c_.credentials.source);
     return resp;
 }
