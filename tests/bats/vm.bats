@@ -69,3 +69,9 @@ SH
   run compgen -G "$BATS_TEST_TMPDIR/boxkit-vm.*"
   assert_failure
 }
+
+@test "a machine that cannot run the VM gets 77 and the reason, for a skip" {
+  BOXKIT_VM_CACHE=/proc/no-such-place bk_run 77 "$RUN_IN_VM" --prepare
+  assert_regex "$stderr" "^run-in-vm: cannot create the cache /proc/no-such-place"
+  assert_regex "$stderr" "hint: set BOXKIT_VM_CACHE"
+}
