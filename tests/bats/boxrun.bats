@@ -53,7 +53,7 @@ assert_box_gone() {
   assert [ ! -e "$W/boxrun/boxes/$1" ]
   assert [ ! -e "$BOXKIT_RUN/$1.json" ]
   run cgctl ls
-  refute_output --partial "boxrun-$1 "
+  refute_output --partial "boxrun-$1-"
   run pgrep -f "_supervise $1( |$)"
   assert_failure
   run pgrep -f "netfwd publish .* --box $1( |$)"
@@ -320,8 +320,9 @@ line3"
   assert_regex "$stderr" "can't fork"
   bk_run 0 "$BOXRUN" run -d --name "$N" -m 32m --cpus 0.5 --pids 16 "$IMG" sleep 1000
   bk_run 0 "$BOXRUN" stats "$N"
-  assert_output --regexp "boxrun-$N .* / 32Mi .* / 16 "
-  bk_run 0 cgctl stats "boxrun-$N" --json
+  assert_output --regexp "boxrun-$N-[0-9a-f]{8} .* / 32Mi .* / 16 "
+  bk_run 0 "$BOXRUN" inspect "$N"
+  bk_run 0 cgctl stats "$(jq -r .cgroup <<<"$output")" --json
   assert_equal "$(jq -r '.cpu_quota_usec / .cpu_period_usec' <<<"$output")" "0.5"
   bk_run 0 "$BOXRUN" inspect "$N"
   assert_equal "$(jq -r '.status, .limits.memory, .record.name' <<<"$output" | tr '\n' ' ')" "running 32Mi $N "
