@@ -199,6 +199,7 @@ void Extractor::whiteout(const std::string& dir, const std::string& name) {
         if (e.err() == ENOENT || e.err() == ENOTDIR) return;  // nothing below to hide
         throw;
     }
+    if (explaining()) explain("whiteout: remove " + path + " from the layers below", "unlinkat(" + quote(shown_ + path) + ")");
     remove_at(parent.get(), name, shown_ + path);
 }
 
@@ -234,6 +235,7 @@ void Extractor::opaque(const std::string& dir) {
     }
     ::closedir(ds);
     std::string prefix = dir == "/" ? "" : dir;
+    if (explaining()) explain("opaque directory: empty " + dir + " of what the layers below put there", "unlinkat(" + quote(shown_ + dir) + "/*)");
     for (auto& n : names)
         if (!created_.count(prefix + "/" + n)) remove_at(d.get(), n, shown_ + prefix + "/" + n);
 }
@@ -264,6 +266,7 @@ void Extractor::one(Entry& e) {
         }
         std::string call = "linkat(" + quote(shown_ + e.hardlink) + ", " + quote(where) + ", 0)";
         // flags 0: a symlink as the target is linked itself, never followed
+        if (explaining()) explain("hard-link to a file inside the root", call);
         for (int tries = 0;; ++tries) {
             if (::linkat(tdir.get(), tleaf.c_str(), dfd, leaf.c_str(), 0) == 0) break;
             if (errno == EEXIST && tries == 0) { make_room(dfd, leaf, e.path, false); dfd = parent_fd(e.path, leaf); continue; }
@@ -276,6 +279,7 @@ void Extractor::one(Entry& e) {
     }
     switch (e.type) {
     case S_IFDIR: {
+        if (explaining()) explain("make the layer's directory, inside the root", "mkdirat(" + quote(where) + ", 0700)");
         if (::mkdirat(dfd, leaf.c_str(), 0700) < 0) {
             if (errno != EEXIST) throw_errno("unpack " + e.path, "mkdirat(" + quote(where) + ")");
             make_room(dfd, leaf, e.path, true);
@@ -291,6 +295,8 @@ void Extractor::one(Entry& e) {
     }
     case S_IFREG: {
         int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+        if (explaining())
+            explain("create the layer's file; never through a symlink", "openat(" + quote(where) + ", O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW)");
         Fd f(::openat(dfd, leaf.c_str(), flags, 0600));
         if (!f && errno == EEXIST) {
             make_room(dfd, leaf, e.path, false);
@@ -324,6 +330,7 @@ void Extractor::one(Entry& e) {
         return;
     }
     case S_IFLNK: {
+        if (explaining()) explain("make the layer's symlink (it is never followed here)", "symlinkat(" + quote(e.symlink) + ", " + quote(where) + ")");
         if (::symlinkat(e.symlink.c_str(), dfd, leaf.c_str()) < 0) {
             if (errno != EEXIST) throw_errno("unpack the symlink " + e.path, "symlinkat(" + quote(e.symlink) + ", " + quote(where) + ")");
             make_room(dfd, leaf, e.path, false);
@@ -348,6 +355,7 @@ void Extractor::one(Entry& e) {
         make_room(dfd, leaf, e.path, false);
         dfd = parent_fd(e.path, leaf);
         std::string call = "mknodat(" + quote(where) + ")";
+        if (explaining()) explain("make the layer's device node or fifo", call);
         if (::mknodat(dfd, leaf.c_str(), e.type | 0600, e.rdev) < 0) {
             if (errno == EPERM && e.type != S_IFIFO) {
                 warn_once("cannot make device nodes here (EPERM): they are skipped");
