@@ -6,6 +6,7 @@
 #   make demo       deps, build, then the main job (see scripts/demo)
 #   make bench      side-by-side benchmarks against the real tools
 #   make asan       the same tests built with ASan and UBSan
+#   make fuzz       libFuzzer targets for every parser of outside input (FUZZ_TIME=s each)
 #   make install    PREFIX=/usr/local DESTDIR=  (binaries, man pages, completion)
 
 PREFIX  ?= /usr/local
@@ -14,14 +15,15 @@ BUILD   ?= build
 CXX     ?= g++
 
 CXXFLAGS ?= -O2 -g
-CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -Wno-missing-field-initializers -MMD -MP -Ilib
+WERROR   ?= -Werror
+CXXFLAGS += -std=c++20 -Wall -Wextra $(WERROR) -Wno-missing-field-initializers -MMD -MP -Ilib
 # Tools link statically by default: a chain-loader's start-up time is most of
 # its cost (bench/), and a static binary also runs inside a bare root.
 STATIC  ?= yes
 SANITIZE ?=
 ifneq ($(SANITIZE),)
   # GCC 12 warns falsely inside <regex> when sanitizing (CLI11 uses it).
-  CXXFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -Wno-maybe-uninitialized
+  CXXFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer $(if $(findstring clang,$(CXX)),,-Wno-maybe-uninitialized)
   LDFLAGS  += -fsanitize=$(SANITIZE)
   STATIC   := no
 endif
@@ -75,6 +77,19 @@ $(BUILD)/bin/unit-lib: $(UNIT_MAIN) $(LIB_UNIT_SRC:%.cpp=$(BUILD)/obj/%.o) $(LIB
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
+# Fuzz targets: tests/fuzz/fuzz_<tool>*.cpp link that tool's logic, the rest
+# lib/ only; built by clang with libFuzzer, ASan and UBSan in build-fuzz/.
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.cpp)
+FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.cpp=$(BUILD)/fuzz/%)
+FUZZ_TOOL  = $(firstword $(foreach t,$(TOOLS),$(if $(filter tests/fuzz/fuzz_$(subst -,_,$(t))%,$(1)),$(t))))
+define fuzz_rules
+$(BUILD)/fuzz/$(basename $(notdir $(1))): $(BUILD)/obj/$(1:.cpp=.o) $$(filter-out %/main.o,$$($(call FUZZ_TOOL,$(1))_OBJ)) $(LIBBK)
+	@mkdir -p $$(@D)
+	$$(CXX) $$(LDFLAGS) -fsanitize=fuzzer -o $$@ $$^ $$($(call FUZZ_TOOL,$(1))_LIBS) $(LIB_LIBS)
+endef
+$(foreach f,$(FUZZ_SRC),$(eval $(call fuzz_rules,$(f))))
+fuzz-bins: $(FUZZ_BINS)
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 deps:
@@ -101,6 +116,12 @@ bench: deps
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=address,undefined test
 
+FUZZ_TIME ?= 60
+fuzz: deps
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CXX=clang++ WERROR= \
+	  SANITIZE=fuzzer-no-link,address,undefined fuzz-bins
+	@BUILD=build-fuzz FUZZ_TIME=$(FUZZ_TIME) tests/run fuzz
+
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions
@@ -115,6 +136,6 @@ uninstall:
 	  $(TOOLS:%=$(DESTDIR)$(PREFIX)/share/bash-completion/completions/%)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
-.PHONY: all deps test unit lessons demo bench asan install uninstall clean
+.PHONY: all deps test unit lessons demo bench asan fuzz fuzz-bins install uninstall clean
