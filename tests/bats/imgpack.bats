@@ -254,6 +254,12 @@ EOT
   assert_output "Loaded image: bats/base:1"
   BOXKIT_STORE=$PWD/fresh bk_run 0 imgpack unpack bats/base:1 loaded
   assert_equal "$(tree_digest loaded)" "$(tree_digest "$ROOT")"
+  # and the other way: skopeo writes a docker-archive (the older layout), imgpack loads it
+  bk_run 0 skopeo copy "oci:$BOXKIT_STORE:docker.io/bats/base:1" docker-archive:by-skopeo.tar:bats/fromskopeo:7
+  BOXKIT_STORE=$PWD/fresh2 bk_run 0 imgpack load -i by-skopeo.tar
+  assert_output "Loaded image: bats/fromskopeo:7"
+  BOXKIT_STORE=$PWD/fresh2 bk_run 0 imgpack unpack bats/fromskopeo:7 loaded2
+  assert_equal "$(tree_digest loaded2)" "$(tree_digest "$ROOT")"
 }
 
 @test "save --format oci: skopeo's oci-archive reads it; load reads it back" {

@@ -224,7 +224,8 @@ int run_load(const Options& o) {
             texts[name] = body;
             continue;
         }
-        bool layer_tar = name.size() >= 10 && name.substr(name.size() - 10) == "/layer.tar";
+        // Older layouts: ID/layer.tar (docker save before 25), DIFFID.tar (skopeo's docker-archive:).
+        bool layer_tar = name.size() > 4 && name.substr(name.size() - 4) == ".tar";
         if (!is_blob && !layer_tar) continue;
         Digest want;
         if (is_blob) {
