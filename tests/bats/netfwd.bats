@@ -280,12 +280,13 @@ EOT
   assert_output "early"
 }
 
-@test "proxy: 1,000 connections at once, and no fd left open afterwards" {
+@test "proxy: 1,000 connections at once (two relay threads), and no fd left open afterwards" {
   require_cmd python3
   start_box python3 "$BATS_FILE_TMPDIR/echo_server.py" 7002
   wait_listen "$BOXPID" 7002
   port=$(free_port)
-  publish "$port:7002" --pid "$BOXPID"
+  publish "$port:7002" --pid "$BOXPID" --threads 2
+  assert_equal "$(ls /proc/$NFPID/task | wc -l)" 2
   base=$(fd_count "$NFPID")
   bk_run 0 python3 "$BATS_FILE_TMPDIR/many_clients.py" "$port" 1000
   assert_output "1000"

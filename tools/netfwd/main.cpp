@@ -61,6 +61,8 @@ int main(int argc, char** argv) {
         pub->add_option("--pid-file", po.pid_file, "With --detach: write the background process's pid here")->type_name("FILE");
         pub->add_option("--buffer", buffer, "Proxy: each direction's buffer per connection, at most (bytes)")
             ->check(CLI::Range(4096UL, 64UL << 20))->type_name("BYTES");
+        pub->add_option("--threads", po.proxy.threads, "Proxy: relay threads, each an epoll loop accepting from the same sockets (default 1)")
+            ->check(CLI::Range(1U, 64U))->type_name("N");
         pub->add_option("--udp-timeout", udp_timeout, "Proxy: forget a UDP client after this many idle seconds")
             ->check(CLI::Range(1L, 86400L))->type_name("SECONDS");
 

@@ -4,15 +4,18 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <list>
 #include <memory>
+#include <thread>
 #include <unordered_map>
 
 #include "error.hpp"
@@ -55,7 +58,7 @@ std::vector<Listener> open_listeners(const std::vector<PortSpec>& ports) {
 
 namespace {
 
-enum class Kind : unsigned char { TcpListen, UdpListen, Client, Backend, Flow, Stop, Box };
+enum class Kind : unsigned char { TcpListen, UdpListen, Client, Backend, Flow, Stop, Box, Quit };
 
 // What an epoll event points at: the kind tells which object `obj` is.
 struct Handle {
@@ -112,16 +115,19 @@ bool out_of_fds(int err) { return err == EMFILE || err == ENFILE || err == ENOBU
 
 class Loop {
 public:
-    Loop(std::vector<Listener>& listeners, const ProxyConfig& cfg, int stop_fd, int pidfd)
-        : cfg_(cfg), stop_h_{Kind::Stop, nullptr}, box_h_{Kind::Box, nullptr}, stop_fd_(stop_fd), pidfd_(pidfd) {
+    // The first loop also relays UDP and hears the signals and the box's end;
+    // every loop accepts TCP connections from the same listening sockets.
+    Loop(std::vector<Listener>& listeners, const ProxyConfig& cfg, int stop_fd, int pidfd, int quit_fd, bool first)
+        : cfg_(cfg), stop_h_{Kind::Stop, nullptr}, box_h_{Kind::Box, nullptr}, quit_h_{Kind::Quit, nullptr},
+          stop_fd_(stop_fd), pidfd_(pidfd) {
         epoll_ = sys::epoll_create1("wait for every socket at once");
         for (auto& l : listeners) {
             sockaddr_in to = sys::ipv4_sockaddr(0x7f000001, l.spec.box_port);
             if (l.spec.proto == Proto::Tcp) {
                 tcp_.push_back(std::make_unique<TcpPort>(TcpPort{&l, {}, to}));
                 tcp_.back()->h = {Kind::TcpListen, tcp_.back().get()};
-                add(l.fd.get(), EPOLLIN, &tcp_.back()->h);
-            } else {
+                add(l.fd.get(), k_listen_events, &tcp_.back()->h);
+            } else if (first) {
                 udp_.push_back(std::make_unique<UdpPort>());
                 UdpPort& u = *udp_.back();
                 u.listener = &l;
@@ -130,9 +136,10 @@ public:
                 add(l.fd.get(), EPOLLIN, &u.h);
             }
         }
-        add(stop_fd_, EPOLLIN, &stop_h_);
+        if (stop_fd_ >= 0) add(stop_fd_, EPOLLIN, &stop_h_);
         if (pidfd_ >= 0) add(pidfd_, EPOLLIN, &box_h_);
-        explain("for each connection, in the box's namespace",
+        add(quit_fd, EPOLLIN, &quit_h_);
+        if (first) explain("for each connection, in the box's namespace",
                 "accept4() on the host; socket() + connect(127.0.0.1:BOX_PORT); then "
                 "splice(client -> pipe -> box) and splice(box -> pipe -> client); shutdown(SHUT_WR) passes each FIN on");
     }
@@ -159,12 +166,6 @@ private:
         ev.data.ptr = h;
         if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) < 0) throw_errno("watch a socket", "epoll_ctl(EPOLL_CTL_ADD)");
     }
-    void modify(int fd, unsigned events, Handle* h) {
-        epoll_event ev{};
-        ev.events = events;
-        ev.data.ptr = h;
-        ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev);
-    }
 
     int timeout_ms() const {
         long ms = -1;
@@ -188,6 +189,7 @@ private:
             break;
         }
         case Kind::Box: stop_reason_ = "the box's pid 1 exited"; break;
+        case Kind::Quit: stop_reason_ = "the first relay thread stopped"; break;
         }
     }
 
@@ -198,7 +200,7 @@ private:
             if (!warned_fds_) warn(std::string("out of file descriptors (") + errno_name(err) + "): not accepting for " +
                                    std::to_string(cfg_.emfile_backoff.count()) + " ms at a time until some close");
             warned_fds_ = true;
-            for (auto& t : tcp_) modify(t->listener->fd.get(), 0, &t->h);
+            for (auto& t : tcp_) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, t->listener->fd.get(), nullptr);
         }
         paused_ = true;
         resume_at_ = Clock::now() + cfg_.emfile_backoff;
@@ -390,7 +392,7 @@ private:
         auto now = Clock::now();
         if (paused_ && now >= resume_at_) {
             paused_ = false;
-            for (auto& t : tcp_) modify(t->listener->fd.get(), EPOLLIN, &t->h);
+            for (auto& t : tcp_) add(t->listener->fd.get(), k_listen_events, &t->h);
         }
         // Spare pipes are for bursts of connections; an idle netfwd holds none.
         if (!conns_.empty()) last_busy_ = now;
@@ -478,9 +480,11 @@ private:
         }
     }
 
+    // EPOLLEXCLUSIVE: a new connection wakes one loop, not all of them.
+    static constexpr unsigned k_listen_events = EPOLLIN | EPOLLEXCLUSIVE;
     const ProxyConfig& cfg_;
     Fd epoll_;
-    Handle stop_h_, box_h_;
+    Handle stop_h_, box_h_, quit_h_;
     int stop_fd_, pidfd_;
     std::vector<std::unique_ptr<TcpPort>> tcp_;
     std::vector<std::unique_ptr<UdpPort>> udp_;
@@ -500,9 +504,41 @@ private:
 
 std::string run_proxy(std::vector<Listener>& listeners, const ProxyConfig& cfg, int stop_fd, int pidfd,
                       const std::function<void()>& ready) {
-    auto loop = std::make_unique<Loop>(listeners, cfg, stop_fd, pidfd);
-    ready();
-    return loop->run();
+    // Readable once written: tells every other loop to stop.
+    Fd quit(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!quit) throw_errno("make the stop flag for the relay threads", "eventfd(0, EFD_CLOEXEC|EFD_NONBLOCK)");
+    auto first = std::make_unique<Loop>(listeners, cfg, stop_fd, pidfd, quit.get(), true);
+    unsigned threads = std::max(1U, cfg.threads);
+    std::vector<std::unique_ptr<Loop>> others;
+    for (unsigned i = 1; i < threads; ++i)
+        others.push_back(std::make_unique<Loop>(listeners, cfg, -1, -1, quit.get(), false));
+    if (threads > 1)
+        explain("relay on every CPU: threads made now start in the box's namespace, as this one is now",
+                "clone(CLONE_THREAD|...) x " + std::to_string(threads - 1));
+    std::vector<std::thread> workers;
+    for (auto& loop : others)
+        workers.emplace_back([l = loop.get()] {
+            try {
+                l->run();
+            } catch (const std::exception& e) {
+                warn(std::string("a relay thread stopped: ") + e.what());
+            }
+        });
+    auto stop_all = [&] {
+        std::uint64_t one = 1;
+        if (::write(quit.get(), &one, sizeof one) < 0) {}
+        for (auto& t : workers) t.join();
+    };
+    std::string why;
+    try {
+        ready();
+        why = first->run();
+    } catch (...) {
+        stop_all();
+        throw;
+    }
+    stop_all();
+    return why;
 }
 
 } // namespace bk::netfwd
