@@ -2,6 +2,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <vector>
 
 #include "digest.hpp"
 #include "error.hpp"
@@ -32,7 +33,10 @@ public:
                         "the registry sent more than the " + std::to_string(d_.size) +
                             " bytes the manifest promises; nothing was stored");
         hash_->update(data, n);
-        writer_->write(data, n);
+        // libcurl hands over at most 16 KiB at a time; a write(2) per MiB
+        // instead of per 16 KiB takes 60 system calls off every MiB.
+        buf_.insert(buf_.end(), data, data + n);
+        if (buf_.size() >= k_chunk) flush();
         have_ += n;
         progress_.bytes(d_.digest, have_);
     }
@@ -40,11 +44,14 @@ public:
         writer_.reset();  // the partial temporary file goes with it
         writer_.emplace(store_.write_blob(digest_, int64_t(d_.size)));
         hash_.emplace();
+        buf_.clear();
+        buf_.reserve(std::min<uint64_t>(d_.size, k_chunk + (16 << 10)));
         have_ = 0;
     }
     uint64_t size() const override { return have_; }
     // Every byte is here: check size and digest, still without a name.
     void verify() {
+        flush();
         if (have_ != d_.size)
             throw Error("download blob " + short_id(d_.digest), "", 0,
                         "the registry sent " + std::to_string(have_) + " bytes, the manifest promises " +
@@ -58,12 +65,18 @@ public:
     void commit() { writer_->commit(); }
 
 private:
+    static constexpr size_t k_chunk = 1 << 20;
+    void flush() {
+        if (!buf_.empty()) writer_->write(buf_.data(), buf_.size());
+        buf_.clear();
+    }
     const oci::Store& store_;
     const Descriptor& d_;
     Digest digest_;
     Progress& progress_;
     std::optional<oci::Store::BlobWriter> writer_;
     std::optional<Sha256> hash_;
+    std::vector<char> buf_;
     uint64_t have_ = 0;
 };
 
