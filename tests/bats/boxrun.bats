@@ -99,7 +99,7 @@ EOF
 
 @test "usage: --help exits 0; no command or an unknown one exits 125" {
   bk_run 0 "$BOXRUN" --help
-  assert_output --partial "Usage: boxrun COMMAND"
+  assert_output --partial "Usage: boxrun [--explain] COMMAND"
   assert_output --partial "lessons/10-boxrun"
   bk_run 125 "$BOXRUN"
   bk_run 125 "$BOXRUN" frobnicate
@@ -108,6 +108,38 @@ EOF
   assert_regex "$stderr" "boxrun: hint:"
   bk_run 125 "$BOXRUN" run --name
   assert_regex "$stderr" "without a value"
+}
+
+@test "--explain narrates the whole chain on stderr and leaves stdout clean" {
+  bk_run 0 "$BOXRUN" --explain run --rm -m 32m "$IMG" echo only-this
+  assert_output "only-this"
+  assert_regex "$stderr" "cgctl: explain: "
+  assert_regex "$stderr" "nsjail-lite: explain: "
+  assert_regex "$stderr" "chrootify: explain: "
+}
+
+@test "hostile names and paths change nothing outside boxrun's directories" {
+  local sentinel=$BATS_TEST_TMPDIR/sentinel before
+  mkdir -p "$sentinel/boxes/x" "$sentinel/volumes/v/_data"
+  echo keep > "$sentinel/boxes/x/config.sh"; echo keep > "$sentinel/volumes/v/_data/f"
+  before=$(tree_digest "$sentinel")
+  local bad
+  for bad in ../sentinel "../../$(basename "$BATS_TEST_TMPDIR")/sentinel/boxes/x" "" . .. -x "a/b" "$(printf 'x%.0s' {1..65})"; do
+    [ -z "$bad" ] || bk_run 125 "$BOXRUN" run --rm --name "$bad" "$IMG" true   # (an empty name is docker's "no name")
+    for sub in rm logs start stop kill inspect-box commit; do
+      case $sub in
+        inspect-box) run "$BOXRUN" inspect "$bad" ;;  # not a box: asked of imgpack, which refuses
+        commit) run "$BOXRUN" commit "$bad" "test/$N-x:1" ;;
+        *) run "$BOXRUN" "$sub" "$bad" ;;
+      esac
+      [ "$status" -ne 0 ] || { echo "boxrun $sub '$bad' succeeded" >&2; return 1; }
+    done
+    run "$BOXRUN" volume create "$bad"; [ "$status" -eq 125 ]
+    run "$BOXRUN" volume rm "$bad"; [ "$status" -eq 125 ]
+  done
+  bk_run 125 "$BOXRUN" run --rm -v "a/b:/x" "$IMG" true     # neither a path nor a volume name
+  bk_run 125 "$BOXRUN" run --rm -v "-x:/x" "$IMG" true
+  assert_equal "$(tree_digest "$sentinel")" "$before"
 }
 
 # ---- the image's config -------------------------------------------------------
@@ -338,7 +370,15 @@ line3"
   bk_run 0 "$BOXRUN" run --rm "$IMG" ls /www
   assert_output "index.html"
   bk_run 125 "$BOXRUN" commit "$N-none" "test/$N-c:2"
-  bk_run 0 "$BOXRUN" rmi "test/$N-c:1"
+  # a running box is frozen while its layer is read, and thawed after
+  bk_run 0 "$BOXRUN" run -d --name "$N-live" "$IMG" sh -c 'echo live > /www/live; while :; do date > /tmp/tick; sleep 0.1; done'
+  sleep 0.3
+  bk_run 0 "$BOXRUN" commit "$N-live" "test/$N-c:2"
+  bk_run 0 "$BOXRUN" run --rm "test/$N-c:2" cat /www/live
+  assert_output "live"
+  bk_run 0 "$BOXRUN" exec "$N-live" sh -c 'a=$(cat /tmp/tick); sleep 1.2; [ "$(cat /tmp/tick)" != "$a" ] && echo thawed'
+  assert_output "thawed"
+  bk_run 0 "$BOXRUN" rmi "test/$N-c:1" "test/$N-c:2"
 }
 
 @test "images, tag, rmi, save, load, inspect (imgpack under docker's names)" {
