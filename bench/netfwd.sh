@@ -10,13 +10,17 @@
 # comparison. Rounds alternate the contenders; medians and ratios are printed.
 # Targets (issue 7): netfwd >= 3x socat and >= 80% of direct, for both.
 #
-#   BUILD=build bash bench/netfwd.sh        ROUNDS=5 SECONDS_PER_RUN=3 REQUESTS=2000
+# The connection-rate client runs CONCURRENCY=4 clients at once (a single
+# sequential client measures mostly scheduling latency on two shared cores).
+#
+#   BUILD=build bash bench/netfwd.sh        ROUNDS=5 SECONDS_PER_RUN=3 REQUESTS=2000 CONCURRENCY=4
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$PWD/${BUILD:-build}/bin
 ROUNDS=${ROUNDS:-3}
 SECS=${SECONDS_PER_RUN:-3}
 REQUESTS=${REQUESTS:-2000}
+CONCURRENCY=${CONCURRENCY:-4}
 
 [ "$(id -u)" -eq 0 ] || { echo "bench/netfwd.sh: needs root (namespaces, veth, nftables)"; exit 0; }
 for cmd in iperf3 socat busybox python3 jq nft; do
@@ -56,32 +60,39 @@ for _ in $(seq 100); do [ -n "$(inbox ss -Htln 'sport = :5201')" ] && [ -n "$(in
 nf_t=$(free_port); nf_h=$(free_port); so_t=$(free_port); so_h=$(free_port); nat_t=$(free_port); nat_h=$(free_port)
 "$BIN/netfwd" publish "$nf_t:5201" "$nf_h:8080" --pid "$box" --detach --pid-file "$work/proxy.pid"
 pids+=("$(cat "$work/proxy.pid")")
-"$BIN/netfwd" publish "$nat_t:5201" "$nat_h:8080" --pid "$box" --mode nat --detach --pid-file "$work/nat.pid"
-pids+=("$(cat "$work/nat.pid")")
 socat "TCP-LISTEN:$so_t,bind=127.0.0.1,reuseaddr,fork" "TCP:$addr:5201" </dev/null >/dev/null 2>&1 & pids+=($!)
 socat "TCP-LISTEN:$so_h,bind=127.0.0.1,reuseaddr,fork" "TCP:$addr:8080" </dev/null >/dev/null 2>&1 & pids+=($!)
 sleep 0.3
 
-# A new connection per request: connect, GET, read to the end, close.
+# A new connection per request: connect, GET, read to the end, close;
+# CONCURRENCY clients at once (like ab -c), each one request after another.
 cat > "$work/rate.py" <<'PY'
-import socket, sys, time
-port, n = int(sys.argv[1]), int(sys.argv[2])
+import os, socket, sys, time
+port, n, c = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 req = b"GET /index.html HTTP/1.0\r\n\r\n"
 start = time.perf_counter()
-for _ in range(n):
-    s = socket.create_connection(("127.0.0.1", port))
-    s.sendall(req)
-    while s.recv(65536):
-        pass
-    s.close()
-print(n / (time.perf_counter() - start))
+kids = []
+for _ in range(c):
+    pid = os.fork()
+    if pid == 0:
+        for _ in range(n // c):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(req)
+            while s.recv(65536):
+                pass
+            s.close()
+        os._exit(0)
+    kids.append(pid)
+for pid in kids:
+    os.waitpid(pid, 0)
+print(n // c * c / (time.perf_counter() - start))
 PY
 
 gbits() { # PORT [nsenter...]: one iperf3 run, Gbit/s received
   local port=$1; shift
   "$@" iperf3 -c 127.0.0.1 -p "$port" -t "$SECS" -J | jq '.end.sum_received.bits_per_second / 1e9'
 }
-rate() { local port=$1; shift; "$@" python3 "$work/rate.py" "$port" "$REQUESTS"; }
+rate() { local port=$1; shift; "$@" python3 "$work/rate.py" "$port" "$REQUESTS" "$CONCURRENCY"; }
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
@@ -95,7 +106,12 @@ for round in $(seq "$ROUNDS"); do
       netfwd) t=$(gbits "$nf_t"); r=$(rate "$nf_h") ;;
       socat)  t=$(gbits "$so_t"); r=$(rate "$so_h") ;;
       direct) t=$(gbits 5201 inbox); r=$(rate 8080 inbox) ;;
-      nat)    t=$(gbits "$nat_t"); r=$(rate "$nat_h") ;;
+      nat)    # Only while measured: a loaded nat table turns on conntrack for
+              # every packet of the host's namespace, which would slow the others.
+              "$BIN/netfwd" publish "$nat_t:5201" "$nat_h:8080" --pid "$box" --mode nat --detach --pid-file "$work/nat.pid"
+              t=$(gbits "$nat_t"); r=$(rate "$nat_h")
+              nat_pid=$(cat "$work/nat.pid"); kill "$nat_pid"
+              while kill -0 "$nat_pid" 2>/dev/null; do sleep 0.05; done ;;
     esac
     T[$who]+="$t "; R[$who]+="$r "
     printf '  round %d %-7s %6.2f Gbit/s %7.0f conn/s\n' "$round" "$who" "$t" "$r"
@@ -104,7 +120,7 @@ done
 
 med() { tr ' ' '\n' <<<"$1" | grep . | median; }
 echo
-echo "netfwd bench: $ROUNDS rounds, iperf3 -t $SECS, $REQUESTS requests a run (medians)"
+echo "netfwd bench: $ROUNDS rounds, iperf3 -t $SECS (one stream), $REQUESTS requests a run by $CONCURRENCY clients (medians)"
 printf '  %-40s %8s %10s\n' "" "Gbit/s" "conn/s"
 for who in netfwd socat direct nat; do
   case $who in
