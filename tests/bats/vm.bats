@@ -75,3 +75,16 @@ SH
   assert_regex "$stderr" "^run-in-vm: cannot create the cache /proc/no-such-place"
   assert_regex "$stderr" "hint: set BOXKIT_VM_CACHE"
 }
+
+@test "boot-time measures the VM and a box running the same command" {
+  require_root
+  command -v chrootify >/dev/null || skip "chrootify is not built"
+  make_busybox_root "$BATS_TEST_TMPDIR/root"
+  BK_TIMEOUT=200 bk_run 0 "$BATS_TEST_DIRNAME/../vm/boot-time" --json --runs 1 --box "$BATS_TEST_TMPDIR/root" echo from both
+  local json=$output
+  run jq -r '[.vm.output, .box.output, .vm.runs, .box.runs] | @tsv' <<<"$json"
+  assert_output $'from both\tfrom both\t1\t10'
+  # Every figure is there and positive (how big they are is the lesson's business, not a test's).
+  run jq -e '[.vm, .box][] | .first_output_ms > 0 and .finished_ms >= .first_output_ms and .peak_memory_mb > 0' <<<"$json"
+  assert_success
+}
