@@ -282,6 +282,9 @@ line3"
   assert_line --index 1 "$N"
   assert_line --index 2 "sleep 1000 "
   refute_line --index 3 "0"
+  export CALLER_ONLY=1
+  bk_run 0 "$BOXRUN" exec "$N" sh -c 'echo "$HOSTNAME ${CALLER_ONLY:-unset}"'    # the box's environment
+  assert_output "$N unset"
   bk_run 0 "$BOXRUN" exec "$N" sh -c 'cat; echo end' <<<"no-stdin"
   assert_output "end"
   bk_run 0 "$BOXRUN" exec -i "$N" cat <<<"with-stdin"
