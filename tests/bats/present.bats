@@ -143,3 +143,12 @@ MD
   assert_output --partial 'chrootify: explain: '
   assert_output --regexp 'present: 08 .*: [0-9]+ steps, 0 not as the lesson says'
 }
+
+@test "--from starts at a later step; a lesson this machine cannot run exits 77 with the reason" {
+  bk_run 1 "$PRESENT" --auto --from 3 lesson
+  refute_output --partial 'step one one'
+  assert_output --partial '[step 3/3]'
+  sed -i '1s/.*/<!-- lesson: needs=cmd:no-such-command-here timeout=5 -->/' lesson/README.md
+  bk_run 77 "$PRESENT" --auto lesson
+  assert_regex "$stderr" 'needs the command no-such-command-here'
+}
