@@ -40,7 +40,7 @@ trap cleanup EXIT
 
 free_port() {
   local p
-  while :; do p=$((20000 + RANDOM % 30000)); [ -z "$(ss -Htuln "sport = :$p")" ] && { echo "$p"; return; }; done
+  while :; do p=$((10000 + RANDOM % 22000)); [ -z "$(ss -Htuan "sport = :$p")" ] && { echo "$p"; return; }; done
 }
 
 # The box: its own network namespace, iperf3 and httpd on every address in it

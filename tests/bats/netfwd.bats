@@ -68,12 +68,13 @@ teardown() {
   while read -r ns; do ip netns del "$ns" 2>/dev/null || true; done < "$BATS_TEST_TMPDIR/netns"
 }
 
-# A port nothing on the host uses for TCP or UDP.
+# A port nothing on the host uses for TCP or UDP, below the ephemeral range
+# (32768-60999) that outgoing connections take their source ports from.
 free_port() {
   local p
   while :; do
-    p=$((20000 + RANDOM % 30000))
-    [ -z "$(ss -Htuln "sport = :$p")" ] && { echo "$p"; return; }
+    p=$((10000 + RANDOM % 22000))
+    [ -z "$(ss -Htuan "sport = :$p")" ] && { echo "$p"; return; }
   done
 }
 
