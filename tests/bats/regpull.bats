@@ -288,6 +288,8 @@ EOT
   assert_output 201
   bk_run 0 regpull manifest --json "$REG/demo/one:multi"
   assert_equal "$(jq -r .media_type <<<"$output")" "application/vnd.oci.image.index.v1+json"
+  bk_run 0 regpull manifest --json --platform linux/arm64 "$REG/demo/one:multi"
+  assert_equal "$(jq -r '.digest + " " + .platform' <<<"$output")" "$two linux/arm64"
   bk_run 0 regpull -q "$REG/demo/one:multi"
   assert_equal "$output" "$REG/demo/one:multi@$one"
   bk_run 0 regpull -q --platform linux/arm64 "$REG/demo/one:multi"
