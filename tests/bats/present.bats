@@ -57,8 +57,9 @@ press() { tmux -L "$SOCK" send-keys -t present "$@"; }
 
 start_presenter() {
   require_cmd tmux
+  mkdir -p "$BATS_TEST_TMPDIR/tmp"
   tmux -L "$SOCK" new-session -d -s present -x 100 -y 40 \
-    "$PRESENT $* $BATS_TEST_TMPDIR/lesson; echo PRESENT-EXIT=\$?; sleep 60"
+    "TMPDIR=$BATS_TEST_TMPDIR/tmp $PRESENT $* $BATS_TEST_TMPDIR/lesson; echo PRESENT-EXIT=\$?; sleep 60"
 }
 
 @test "keys: run, next, run again, back, skip, quit; state carries from step to step" {
@@ -81,6 +82,19 @@ start_presenter() {
   screen_shows 'not what the lesson says'
   screen_shows '^  what the lesson says$'
   press q;      screen_shows 'PRESENT-EXIT=0'
+}
+
+@test "closing the terminal mid-lesson leaves no scratch directory behind" {
+  start_presenter
+  screen_shows 'step 1/3'
+  press Enter;  screen_shows '^step one one$'
+  run ls "$BATS_TEST_TMPDIR/tmp"
+  assert_output --regexp '^boxkit-present\.'      # the lesson's scratch directory, while it runs
+  tmux -L "$SOCK" kill-server                      # the terminal goes: SIGHUP
+  local i
+  for i in $(seq 50); do [ -z "$(ls "$BATS_TEST_TMPDIR/tmp")" ] && break; sleep 0.1; done
+  run ls "$BATS_TEST_TMPDIR/tmp"
+  assert_output ""
 }
 
 @test "arrow keys move between steps; q before running quits at once" {
