@@ -105,6 +105,8 @@ int main(int argc, char** argv) {
         if (*kill) return no_command("kill"), nsjail_lite::cmd_kill(name, signal);
         if (*inspect) return no_command("inspect"), nsjail_lite::cmd_inspect(name, json);
         if (*logs) return no_command("logs"), nsjail_lite::cmd_logs(name, follow);
+        if (app.count("--name") && o.name.empty())
+            throw bk::Error("name a box \"\"", "", 0, "a name is 1-64 letters, digits, '_', '.' or '-'");
         o.command = args.command;
         nsjail_lite::validate(o);
         return nsjail_lite::run(o);

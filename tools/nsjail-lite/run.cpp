@@ -129,6 +129,9 @@ int supervise(const Options& o, int& error_fd, bool reserved) {
     if (pid == 0) child_main(o, go[0], go[1], error_fd);
     ::close(go[0]);
     Child child(pid);  // killed if anything below throws
+    // From now on a signal for us is the box's (a signal that came before
+    // this killed us, and the child, waiting for "go", saw the pipe close).
+    forward_signals_to(pid);
     try {
         if (o.user) setup_user(o, pid);
         if (record) {
@@ -144,7 +147,6 @@ int supervise(const Options& o, int& error_fd, bool reserved) {
     }
     if (::write(go[1], "g", 1) != 1) throw_errno("start the box", "write(go pipe)");
     // go[1] stays open while we live: the child watches it (see child_main).
-    forward_signals_to(pid);
     if (error_fd >= 0) ::close(std::exchange(error_fd, -1));  // the box's copy alone reports now
     int status = child.wait();
     restore_signals();
@@ -197,6 +199,10 @@ int run_detached(const Options& o) {
     }
     ::close(ep[0]);
     if (!msg.empty()) {
+        // The supervisor ends right after the box; wait, so that its record
+        // is gone when we return.
+        int status;
+        while (::waitpid(sup, &status, 0) < 0 && errno == EINTR) {}
         auto nl = msg.find('\n');
         int code = std::atoi(msg.substr(0, nl).c_str());
         std::fputs(msg.substr(nl + 1).c_str(), stderr);
