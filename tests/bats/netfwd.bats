@@ -312,6 +312,45 @@ EOT
   assert_output "up"
 }
 
+@test "proxy: a backend that resets one connection resets that client only" {
+  require_cmd python3
+  cat > reset_server.py <<'PY'
+import socket, struct, threading
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 7004)); s.listen(16)
+def serve(c):
+    while data := c.recv(100):
+        if data.startswith(b"reset"):
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            break
+        c.sendall(data)
+    c.close()
+while True:
+    threading.Thread(target=serve, args=(s.accept()[0],), daemon=True).start()
+PY
+  start_box python3 "$PWD/reset_server.py"
+  wait_listen "$BOXPID" 7004
+  port=$(free_port)
+  publish "$port:7004" --pid "$BOXPID"
+  cat > clients.py <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+a = socket.create_connection(("127.0.0.1", port), timeout=5)
+b = socket.create_connection(("127.0.0.1", port), timeout=5)
+a.sendall(b"one"); assert a.recv(100) == b"one"
+b.sendall(b"reset")
+try:
+    print("b:", b.recv(100))
+except ConnectionResetError:
+    print("b: reset")
+a.sendall(b"two"); print("a:", a.recv(100).decode())
+PY
+  bk_run 0 python3 clients.py "$port"
+  assert_line "b: reset"
+  assert_line "a: two"
+  kill -0 "$NFPID"
+}
+
 @test "proxy: out of fds it backs off, keeps listening, and recovers" {
   require_cmd python3
   start_box python3 "$BATS_FILE_TMPDIR/echo_server.py" 7003
