@@ -84,11 +84,14 @@ boxes::Box new_record(const Options& o) {
 [[noreturn]] void child_main(const Options& o, int go_read, int go_write, int error_fd) {
     try {
         ::close(go_write);
-        char go = 0;
-        // Blocks until the parent wrote our uid_map (a user namespace
-        // starts with no ids at all); EOF means the parent is gone.
-        while (::read(go_read, &go, 1) < 0 && errno == EINTR) {}
-        if (go != 'g') ::_exit(EXIT_TOOL_FAILED);
+        if (o.user) {
+            // Block until the parent wrote our uid_map (a user namespace
+            // starts with no ids at all); EOF means the parent is gone.
+            // Without one there is nothing to wait for, and no hand-over.
+            char go = 0;
+            while (::read(go_read, &go, 1) < 0 && errno == EINTR) {}
+            if (go != 'g') ::_exit(EXIT_TOOL_FAILED);
+        }
         // If nsjail-lite dies, even by SIGKILL, the box dies with it (pid 1
         // dying takes every process of its PID namespace along).
         sys::prctl("die when nsjail-lite dies, even by SIGKILL", PR_SET_PDEATHSIG, SIGKILL,
@@ -145,7 +148,7 @@ int supervise(const Options& o, int& error_fd, bool reserved) {
         forget(pid);
         throw;
     }
-    if (::write(go[1], "g", 1) != 1) throw_errno("start the box", "write(go pipe)");
+    if (o.user && ::write(go[1], "g", 1) != 1) throw_errno("start the box", "write(go pipe)");
     // go[1] stays open while we live: the child watches it (see child_main).
     if (error_fd >= 0) ::close(std::exchange(error_fd, -1));  // the box's copy alone reports now
     int status = child.wait();
