@@ -355,6 +355,15 @@ socket.create_connection(s.getsockname()); print("connected")'
   exec 7<&- 8<&-
 }
 
+@test "from a terminal, a shell in the box has job control" {
+  require_cmd script
+  bk_run 0 script -qec "nsjail-lite --pid --uts --ipc --net -- /bin/bash --norc -i" /dev/null \
+    < <(printf 'sleep 1 &\njobs\necho "pid=$$"\nexit\n')
+  refute_output --partial "no job control"
+  assert_output --partial "Running"
+  assert_output --partial "pid=1"
+}
+
 # ---- named boxes --------------------------------------------------------
 
 @test "--detach prints the name; ps, inspect and logs show the box" {
