@@ -136,7 +136,7 @@ int events(const Options& o) {
             auto it = now.find(c.key);
             if (it == now.end()) continue;
             uint64_t before = last.count(c.key) ? last[c.key] : 0;
-            if (it->second <= before) continue;
+            if (it->second <= before || (o.count && seen >= o.count)) continue;
             ++seen;
             if (o.json) {
                 json j{{"group", o.name}, {"event", c.key}, {"new", it->second - before}, {"total", it->second}, {"time", now_utc()}};
