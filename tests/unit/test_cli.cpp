@@ -1,0 +1,53 @@
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <cstdio>
+
+#include "cli.hpp"
+#include "error.hpp"
+#include "explain.hpp"
+
+namespace {
+// Parse `args` into a fresh app with one option; stdout/stderr go to /dev/null.
+std::optional<int> parse(std::vector<std::string> args, bool* explain = nullptr) {
+    CLI::App app{"test", "tool"};
+    bk::cli::Common common;
+    bk::cli::setup(app, common, "Lesson: none");
+    std::string value;
+    app.add_option("--value", value);
+    FILE* out = freopen("/dev/null", "w", stdout);
+    (void)out;
+    auto code = bk::cli::parse(app, args, common);
+    fflush(stdout);
+    if (explain) *explain = common.explain;
+    return code;
+}
+} // namespace
+
+TEST_CASE("--help and --version stop with 0", "[cli]") {
+    CHECK(parse({"tool", "--help"}) == 0);
+    CHECK(parse({"tool", "-h"}) == 0);
+    CHECK(parse({"tool", "--version"}) == 0);
+}
+
+TEST_CASE("a parse error stops with 125, never CLI11's own codes", "[cli]") {
+    CHECK(parse({"tool", "--no-such-flag"}) == bk::EXIT_TOOL_FAILED);
+    CHECK(parse({"tool", "--value"}) == bk::EXIT_TOOL_FAILED);
+    CHECK(parse({"tool", "extra-positional"}) == bk::EXIT_TOOL_FAILED);
+}
+
+TEST_CASE("good arguments go on, and --explain is exported to the chain", "[cli]") {
+    unsetenv("BOXKIT_EXPLAIN");
+    bool explain = false;
+    CHECK_FALSE(parse({"tool", "--value", "x", "--explain"}, &explain).has_value());
+    CHECK(explain);
+    CHECK(bk::explaining());
+    unsetenv("BOXKIT_EXPLAIN");
+}
+
+TEST_CASE("main_guard turns errors into their exit codes", "[cli]") {
+    CHECK(bk::cli::main_guard("t", [] { return 7; }) == 7);
+    CHECK(bk::cli::main_guard("t", []() -> int { throw bk::Error("x"); }) == 125);
+    CHECK(bk::cli::main_guard("t", []() -> int { throw bk::Error("x").with_exit_code(127); }) == 127);
+    CHECK(bk::cli::main_guard("t", []() -> int { throw std::runtime_error("y"); }) == 125);
+}
