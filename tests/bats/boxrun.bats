@@ -332,7 +332,7 @@ line3"
   require_cmd curl
   local port; port=$(free_port)
   bk_run 0 "$BOXRUN" run -d --name "$N" -p "127.0.0.1:$port:80" "$IMG" httpd -f -p 80 -h /www
-  bk_run 0 curl -sS "http://127.0.0.1:$port/index.html"
+  bk_run 0 curl -sS --retry 5 --retry-all-errors --retry-delay 1 "http://127.0.0.1:$port/index.html"   # (httpd may still be starting)
   assert_output "page-$P"
   bk_run 0 "$BOXRUN" ps
   assert_output --partial "127.0.0.1:$port:80"
