@@ -1,8 +1,11 @@
 #include "explain.hpp"
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+#include <unistd.h>
 
 namespace bk {
 
@@ -26,7 +29,28 @@ void enable_explain() { setenv("BOXKIT_EXPLAIN", "1", 1); }
 void enable_verbose() { setenv("BOXKIT_VERBOSE", "1", 1); }
 void enable_quiet() { setenv("BOXKIT_QUIET", "1", 1); }
 
+namespace {
+// Fault injection for tests/bats/faults.bats: with BOXKIT_FAULT_TOOL=NAME and
+// BOXKIT_FAULT_KILL_STEP=N, the tool NAME dies by SIGKILL just before its
+// Nth narrated step, so the tests can check that a tool killed at any step
+// leaves nothing behind. Every kernel-level step passes through explain().
+void fault_point() {
+    const char* tool = std::getenv("BOXKIT_FAULT_TOOL");
+    const char* step = std::getenv("BOXKIT_FAULT_KILL_STEP");
+    if (!tool || !step || g_tool != tool) return;
+    // Each process counts its own steps (a forked child starts again at 1).
+    static pid_t counting = 0;
+    static long steps = 0;
+    if (counting != ::getpid()) {
+        counting = ::getpid();
+        steps = 0;
+    }
+    if (++steps == std::strtol(step, nullptr, 10)) ::raise(SIGKILL);
+}
+} // namespace
+
 void explain(std::string_view why, std::string_view call) {
+    fault_point();
     if (!explaining()) return;
     std::fprintf(stderr, "%s: explain: %.*s: %.*s\n", g_tool.c_str(), int(why.size()), why.data(),
                  int(call.size()), call.data());

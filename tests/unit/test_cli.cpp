@@ -1,6 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdlib>
+#include <iostream>
 #include <cstdio>
 
 #include "cli.hpp"
@@ -15,10 +19,19 @@ std::optional<int> parse(std::vector<std::string> args, bool* explain = nullptr)
     bk::cli::setup(app, common, "Lesson: none");
     std::string value;
     app.add_option("--value", value);
-    FILE* out = freopen("/dev/null", "w", stdout);
-    (void)out;
-    auto code = bk::cli::parse(app, args, common);
+    // Help goes to stdout: send it to /dev/null for the call, then put the
+    // test binary's own stdout (the TAP report) back.
     fflush(stdout);
+    std::cout.flush();
+    int saved = dup(1);
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    close(null);
+    auto code = bk::cli::parse(app, args, common);
+    std::cout.flush();
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
     if (explain) *explain = common.explain;
     return code;
 }

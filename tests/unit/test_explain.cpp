@@ -21,3 +21,26 @@ TEST_CASE("BOXKIT_EXPLAIN turns narration on, 0 or empty turns it off", "[explai
     CHECK(std::string(getenv("BOXKIT_EXPLAIN")) == "1");
     unsetenv("BOXKIT_EXPLAIN");
 }
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+TEST_CASE("BOXKIT_FAULT_KILL_STEP kills the named tool at its Nth narrated step", "[explain]") {
+    auto steps_survived = [](const char* tool_env, const char* step) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            bk::set_tool_name("faulty");
+            setenv("BOXKIT_FAULT_TOOL", tool_env, 1);
+            setenv("BOXKIT_FAULT_KILL_STEP", step, 1);
+            int done = 0;
+            for (; done < 5; ++done) bk::explain("a step", "call()");
+            _exit(done);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        return WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
+    };
+    CHECK(steps_survived("faulty", "3") == -SIGKILL);
+    CHECK(steps_survived("other", "3") == 5);   // another tool's name: no fault
+    CHECK(steps_survived("faulty", "9") == 5);  // past the last step: no fault
+}
