@@ -135,6 +135,15 @@ int supervise(const Options& o, int& error_fd, bool reserved) {
     // From now on a signal for us is the box's (a signal that came before
     // this killed us, and the child, waiting for "go", saw the pipe close).
     forward_signals_to(pid);
+    // Hold the box's namespaces until we exit. Tearing one down (above all
+    // a network or IPC namespace) is kernel work, partly on a worker thread,
+    // that takes milliseconds of CPU. Under unshare(1), whose waiting parent
+    // sits in the namespaces itself, it starts only once the parent is gone;
+    // without these fds it would start when the box ends and compete with
+    // us for the CPU while we reap the box and exit.
+    std::vector<Fd> hold;
+    for (auto& k : ns::kinds())
+        if (flags & k.flag) hold.emplace_back(::open(ns::path(pid, k.name).c_str(), O_RDONLY | O_CLOEXEC));
     try {
         if (o.user) setup_user(o, pid);
         if (record) {
