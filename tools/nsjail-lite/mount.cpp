@@ -8,6 +8,10 @@
 // mount_namespaces(7), proc(5).
 #include <sys/mount.h>
 
+#include <cerrno>
+
+#include "error.hpp"
+
 #include "nsjail_lite.hpp"
 #include "sys.hpp"
 
@@ -17,8 +21,15 @@ void setup_mount(const Options& o) {
     if (!o.mount) return;
     sys::mount("keep the box's mounts out of the host, and the host's new ones out of the box", "", "/", "",
                MS_REC | MS_PRIVATE);
-    if (o.pid)
+    if (!o.pid) return;
+    try {
         sys::mount("show only the box's processes in /proc", "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    } catch (Error& e) {
+        if (e.err() == EPERM)
+            e.with_hint("in a user namespace the kernel mounts a new /proc only when no part of the current one is "
+                        "hidden by another mount (as in some containers); try without --mount or --pid");
+        throw;
+    }
 }
 
 } // namespace bk::nsjail_lite
