@@ -250,6 +250,23 @@ socket.create_connection(s.getsockname()); print("connected")'
   rm -rf "$SHARED/root"
 }
 
+@test "rootless --explain narrates the clone, the map writes and, for exec, every setns" {
+  cd "$SHARED"
+  export BOXKIT_RUN=$SHARED/run
+  bk_run 0 "${NOBODY[@]}" nsjail-lite --explain --user --pid --net --name told --detach -- /bin/sleep 300
+  assert_output "told"
+  assert_regex "$stderr" 'explain: .*: clone\(CLONE_NEWUSER\|CLONE_NEWPID\|CLONE_NEWNET\|SIGCHLD\) = [0-9]+'
+  assert_regex "$stderr" 'explain: .*: write\("/proc/[0-9]+/setgroups", "deny"\)'
+  assert_regex "$stderr" 'explain: .*: write\("/proc/[0-9]+/uid_map", "0 65534 1"\)'
+  assert_regex "$stderr" 'explain: .*: write\("/proc/[0-9]+/gid_map", "0 65534 1"\)'
+  bk_run 0 "${NOBODY[@]}" nsjail-lite --explain exec told -- /bin/true
+  assert_equal "$output" ""
+  assert_regex "$stderr" 'setns\([0-9]+ /\* /proc/[0-9]+/ns/user \*/, CLONE_NEWUSER\)'
+  assert_regex "$stderr" 'setns\([0-9]+ /\* /proc/[0-9]+/ns/net \*/, CLONE_NEWNET\)'
+  assert_regex "$stderr" 'setns\([0-9]+ /\* /proc/[0-9]+/ns/pid \*/, CLONE_NEWPID\)'
+  bk_run 0 "${NOBODY[@]}" nsjail-lite kill told
+}
+
 @test "rootless --map-user: another id inside, the caller outside" {
   cd "$SHARED"
   bk_run 0 "${NOBODY[@]}" nsjail-lite --map-user 1000:100 -- /bin/sh -c 'id -u; id -g'

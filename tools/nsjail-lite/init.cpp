@@ -71,6 +71,10 @@ void run_init(const Options& o, int error_fd) {
         }
     }
     if (error_fd >= 0) ::close(error_fd);  // the command's copy reports, and closes at its exec
+    if (o.log_fd >= 0) {  // a detached box's init lets go of the terminal too
+        ::dup2(o.log_fd, 1);
+        ::dup2(o.log_fd, 2);
+    }
     for (;;) {
         siginfo_t info {};
         int sig = ::sigwaitinfo(&set, &info);

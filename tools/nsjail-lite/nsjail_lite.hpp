@@ -38,6 +38,10 @@ struct Options {
 
     // Filled in by validate():
     userns::Plan user_plan;
+    // With --detach: the log the command's stdout and stderr go to. They are
+    // switched to it only at the exec, so --explain still narrates every
+    // step on the terminal.
+    int log_fd = -1;
 
     // CLONE_NEW* flags for the namespaces asked for.
     int clone_flags() const;

@@ -160,6 +160,9 @@ int supervise(const Options& o, int& error_fd, bool reserved) {
     if (o.user && ::write(go[1], "g", 1) != 1) throw_errno("start the box", "write(go pipe)");
     // go[1] stays open while we live: the child watches it (see child_main).
     if (error_fd >= 0) ::close(std::exchange(error_fd, -1));  // the box's copy alone reports now
+    // A detached supervisor lets go of the terminal (or a caller's pipes) now.
+    if (o.log_fd >= 0 && (::dup2(o.log_fd, 1) < 0 || ::dup2(o.log_fd, 2) < 0))
+        throw_errno("send the supervisor's output to the log", "dup2()");
     int status = child.wait();
     restore_signals();
     forget(pid);
@@ -183,8 +186,7 @@ int run_detached(const Options& o) {
             Fd log = sys::open("send the box's output to its log", boxes::log_path(o.name),
                                O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
             Fd null = sys::open("give the box an empty stdin", "/dev/null", O_RDONLY);
-            if (::dup2(null.get(), 0) < 0 || ::dup2(log.get(), 1) < 0 || ::dup2(log.get(), 2) < 0)
-                throw_errno("send the box's output to its log", "dup2()");
+            if (::dup2(null.get(), 0) < 0) throw_errno("give the box an empty stdin", "dup2()");
             // Nothing of the caller's (a test harness's pipes) may stay open here.
             for (int fd = 3; fd < 1024; ++fd) {
                 bool keep = fd == ep[1] || fd == log.get() || fd == null.get();
@@ -192,7 +194,9 @@ int run_detached(const Options& o) {
                 if (!keep) ::close(fd);
             }
             created = false;  // supervise() removes it from here on
-            int status = supervise(o, ep[1], true);
+            Options box = o;
+            box.log_fd = log.get();
+            int status = supervise(box, ep[1], true);
             ::_exit(exit_code_from_status(status));
         } catch (const Error& e) {
             if (created) boxes::remove(o.name);
@@ -281,6 +285,8 @@ void exec_command(const Options& o) {
     for (size_t i = 0; i < argv.size(); ++i) shown += (i ? ", " : "") + quote(argv[i]);
     shown += "])";
     explain("replace this process with the command", shown);
+    if (o.log_fd >= 0 && (::dup2(o.log_fd, 1) < 0 || ::dup2(o.log_fd, 2) < 0))
+        throw_errno("send the command's output to the box's log", "dup2()");
     std::vector<char*> cargv;
     for (auto& a : argv) cargv.push_back(a.data());
     cargv.push_back(nullptr);
