@@ -439,6 +439,18 @@ socket.create_connection(s.getsockname()); print("connected")'
   assert_file_not_exists "$BOXKIT_RUN/ghost.json"   # the record goes when the box ends
 }
 
+@test "boxes started at the same moment with one name: exactly one gets it" {
+  local i
+  for i in 1 2 3 4 5 6; do
+    nsjail-lite --pid --name race --detach -- /bin/sleep 300 > "out.$i" 2> "err.$i" &
+  done
+  wait
+  assert_equal "$(cat out.* | grep -c '^race$')" 1
+  assert_equal "$(cat err.* | grep -c 'cannot name the box race: .*(EEXIST)')" 5
+  bk_run 0 nsjail-lite ps
+  assert_equal "${#lines[@]}" 2
+}
+
 @test "stop: SIGTERM, then SIGKILL after the grace time; the record goes" {
   bk_run 0 nsjail-lite --pid --init --name polite --detach -- /bin/sleep 300
   bk_run 0 nsjail-lite stop polite
