@@ -28,6 +28,16 @@ Exit status: 125 if nsjail-lite fails, 126/127 if the command cannot run or is
 not found, otherwise the command's own (128+S when a signal S ended it).
 Lesson: lessons/03-namespaces/README.md    Manual: man nsjail-lite)";
 
+// The usage line CLI11 would print says [SUBCOMMAND] and hides the "--".
+class Formatter : public CLI::Formatter {
+public:
+    std::string make_usage(const CLI::App* app, std::string name) const override {
+        if (app->get_parent()) return CLI::Formatter::make_usage(app, std::move(name));
+        return "Usage: nsjail-lite [OPTIONS] -- COMMAND [ARG...]\n"
+               "       nsjail-lite ps|exec|stop|kill|inspect|logs [OPTIONS] [NAME] ...\n";
+    }
+};
+
 // `exec NAME COMMAND...` may leave out the "--": the command then starts at
 // the first word after NAME.
 void split_exec_without_separator(SplitArgv& args) {
@@ -50,6 +60,9 @@ int main(int argc, char** argv) {
         cli::Common common;
         CLI::App app{"Run a command in new namespaces, so it sees only what the box shows it.", "nsjail-lite"};
         cli::setup(app, common, k_footer);
+        auto formatter = std::make_shared<Formatter>();
+        formatter->column_width(32);
+        app.formatter(formatter);
         app.add_flag("--pid", o.pid, "New PID namespace: the command is pid 1 and sees only its own processes");
         app.add_flag("--uts", o.uts, "New UTS namespace: its own hostname");
         app.add_flag("--ipc", o.ipc, "New IPC namespace: its own System V IPC and message queues");
