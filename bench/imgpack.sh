@@ -11,7 +11,7 @@
 set -euo pipefail
 BIN=$(cd "${BUILD:-build}/bin" && pwd)
 RUNS=${RUNS:-5}
-for c in umoci bsdtar tar python3; do command -v $c >/dev/null || { echo "imgpack bench: needs $c" >&2; exit 125; }; done
+for c in umoci bsdtar tar python3 awk; do command -v $c >/dev/null || { echo "imgpack bench: needs $c" >&2; exit 125; }; done
 
 W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/imgpack-bench.XXXXXX")
 [ -n "${BENCH_KEEP:-}" ] || trap 'rm -rf "$W"' EXIT
@@ -71,7 +71,7 @@ for r in $(seq "$RUNS"); do
     s=$EPOCHREALTIME
     D=$D bash -c "${CMD[$t]}" >/dev/null || { echo "imgpack bench: $t failed" >&2; exit 1; }
     e=$EPOCHREALTIME
-    TIMES[$t]+="$(echo "$e - $s" | bc) "
+    TIMES[$t]+="$(awk -v a="$s" -v b="$e" 'BEGIN {print b - a}') "
   done
 done
 # The trees must be the same (paths, types, modes, sizes, link targets).
@@ -81,16 +81,17 @@ for t in imgpack bsdtar gnutar; do
   [ "$(sum "$W/out/$t-1")" = "$ref" ] || echo "imgpack bench: warning: $t's tree differs from umoci's"
 done
 
+calc() { awk "BEGIN {print $1}"; }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 printf '\n%-8s %10s %12s %10s %10s\n' tool "median s" "files/s" "MB/s" "runs"
 declare -A MED
 for t in "${ORDER[@]}"; do
   m=$(echo "${TIMES[$t]}" | median); MED[$t]=$m
-  printf '%-8s %10.3f %12.0f %10.1f %10s\n' "$t" "$m" "$(echo "$FILES / $m" | bc -l)" "$(echo "$TARBYTES / 1000000 / $m" | bc -l)" "$RUNS"
+  printf '%-8s %10.3f %12.0f %10.1f %10s\n' "$t" "$m" "$(calc "$FILES / $m")" "$(calc "$TARBYTES / 1000000 / $m")" "$RUNS"
 done
-vs_umoci=$(echo "${MED[umoci]} / ${MED[imgpack]}" | bc -l)
-vs_bsd=$(echo "${MED[bsdtar]} / ${MED[imgpack]}" | bc -l)
-vs_gnu=$(echo "${MED[gnutar]} / ${MED[imgpack]}" | bc -l)
-printf '\nimgpack is %.2fx as fast as umoci raw unpack (target >= 2x): %s\n' "$vs_umoci" "$( (( $(echo "$vs_umoci >= 2" | bc) )) && echo met || echo NOT met)"
-printf 'imgpack is %.2fx as fast as bsdtar -xzf (target >= 1x): %s\n' "$vs_bsd" "$( (( $(echo "$vs_bsd >= 1" | bc) )) && echo met || echo NOT met)"
+vs_umoci=$(calc "${MED[umoci]} / ${MED[imgpack]}")
+vs_bsd=$(calc "${MED[bsdtar]} / ${MED[imgpack]}")
+vs_gnu=$(calc "${MED[gnutar]} / ${MED[imgpack]}")
+printf '\nimgpack is %.2fx as fast as umoci raw unpack (target >= 2x): %s\n' "$vs_umoci" "$(awk -v r="$vs_umoci" 'BEGIN {print (r >= 2) ? "met" : "NOT met"}')"
+printf 'imgpack is %.2fx as fast as bsdtar -xzf (target >= 1x): %s\n' "$vs_bsd" "$(awk -v r="$vs_bsd" 'BEGIN {print (r >= 1) ? "met" : "NOT met"}')"
 printf 'imgpack is %.2fx as fast as GNU tar -xzf (no target)\n' "$vs_gnu"

@@ -88,7 +88,16 @@ struct Extractor::Entry {
 };
 
 Extractor::Extractor(int root_fd, std::string shown, WhiteoutMode mode, Budget budget)
-    : root_fd_(root_fd), shown_(std::move(shown)), mode_(mode), budget_(budget), root_(::geteuid() == 0) {}
+    : root_fd_(root_fd), shown_(std::move(shown)), mode_(mode), budget_(budget), root_(::geteuid() == 0) {
+    // Files are created with the layer's exact permission bits, so no umask
+    // may trim them and no fchmod(2) per file is needed.
+    old_umask_ = ::umask(0);
+}
+
+Extractor::~Extractor() {
+    forget_parents();
+    ::umask(old_umask_);
+}
 
 void Extractor::warn_once(const std::string& what) {
     if (warned_.insert(what).second) bk::warn(what);
@@ -124,6 +133,8 @@ int Extractor::parent_fd(const std::string& path, std::string& leaf) {
             fd = make_dirs_in_root(root_fd_, shown_, parent, 0755);
         }
     }
+    struct stat st {};
+    cached_setgid_ = ::fstat(fd.get(), &st) == 0 && (st.st_mode & S_ISGID);
     cached_parent_ = parent;
     cached_fd_ = fd.release();
     return cached_fd_;
@@ -139,9 +150,11 @@ void Extractor::make_room(int dirfd, const std::string& leaf, const std::string&
     forget_parents();
 }
 
-void Extractor::metadata(int fd, int dirfd, const std::string& leaf, const Entry& e, bool is_link) {
+void Extractor::metadata(int fd, int dirfd, const std::string& leaf, const Entry& e, bool is_link, bool exact) {
     std::string where = shown_ + e.path;
-    if (root_) {
+    // A file we just made is ours already: skip chown when that is what the layer says.
+    bool owned = exact && e.uid == ::geteuid() && e.gid == ::getegid() && !cached_setgid_;
+    if (root_ && !owned) {
         int rc = fd >= 0 ? ::fchown(fd, e.uid, e.gid) : ::fchownat(dirfd, leaf.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW);
         if (rc < 0) {
             if (errno == EINVAL || errno == EPERM) warn_once("cannot give files the layer's owners (a user namespace without those ids?)");
@@ -150,7 +163,7 @@ void Extractor::metadata(int fd, int dirfd, const std::string& leaf, const Entry
     } else if (e.uid != ::geteuid() || e.gid != ::getegid()) {
         warn_once("not root: the files are yours, not owned by the users the layer names");
     }
-    if (!is_link) {
+    if (!is_link && !(exact && (e.perm & 07000) == 0)) {
         // After chown: chown clears the set-uid and set-gid bits.
         int rc = fd >= 0 ? ::fchmod(fd, e.perm) : ::fchmodat(dirfd, leaf.c_str(), e.perm, 0);
         if (rc < 0) throw_errno("set the mode of " + where, "fchmod(" + quote(where) + ")");
@@ -297,11 +310,12 @@ void Extractor::one(Entry& e) {
         int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
         if (explaining())
             explain("create the layer's file; never through a symlink", "openat(" + quote(where) + ", O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW)");
-        Fd f(::openat(dfd, leaf.c_str(), flags, 0600));
+        mode_t create_mode = e.perm & 0777;  // exact: the umask is 0 while we unpack
+        Fd f(::openat(dfd, leaf.c_str(), flags, create_mode));
         if (!f && errno == EEXIST) {
             make_room(dfd, leaf, e.path, false);
             dfd = parent_fd(e.path, leaf);
-            f = Fd(::openat(dfd, leaf.c_str(), flags, 0600));
+            f = Fd(::openat(dfd, leaf.c_str(), flags, create_mode));
         }
         if (!f) throw_errno("unpack " + e.path, "openat(" + quote(where) + ", O_CREAT|O_EXCL|O_NOFOLLOW)");
         const void* buf;
@@ -324,7 +338,7 @@ void Extractor::one(Entry& e) {
             end = offset;
         }
         if (end < e.size && ::ftruncate(f.get(), e.size) < 0) throw_errno("unpack " + e.path, "ftruncate(" + quote(where) + ")");
-        metadata(f.get(), dfd, leaf, e, false);
+        metadata(f.get(), dfd, leaf, e, false, true);
         ++stats_.files;
         stats_.bytes += uint64_t(e.size);
         return;

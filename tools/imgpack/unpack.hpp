@@ -48,6 +48,9 @@ class Extractor {
 public:
     // root_fd: an O_DIRECTORY fd of the root; shown: its name in messages.
     Extractor(int root_fd, std::string shown, WhiteoutMode mode, Budget budget);
+    ~Extractor();
+    Extractor(const Extractor&) = delete;
+    Extractor& operator=(const Extractor&) = delete;
     // Apply one layer. Throws bk::Error on the first refusal or failure.
     UnpackStats apply(const TarSource& source, const std::string& layer_shown);
 
@@ -59,7 +62,8 @@ private:
     int parent_fd(const std::string& path, std::string& leaf);
     void forget_parents();
     void make_room(int dirfd, const std::string& leaf, const std::string& path, bool for_dir);
-    void metadata(int fd, int dirfd, const std::string& leaf, const Entry& e, bool is_link);
+    // exact: a regular file just created with the entry's permission bits by us.
+    void metadata(int fd, int dirfd, const std::string& leaf, const Entry& e, bool is_link, bool exact = false);
     void warn_once(const std::string& what);
 
     int root_fd_;
@@ -75,6 +79,8 @@ private:
     // The last parent directory opened, reused while only files are created.
     std::string cached_parent_;
     int cached_fd_ = -1;
+    bool cached_setgid_ = false;  // new files there take the directory's group
+    mode_t old_umask_ = 022;
     std::set<std::string> warned_;
     UnpackStats stats_;
 };
