@@ -42,8 +42,9 @@ LIB_UNIT_SRC := $(filter-out tests/unit/main.cpp $(foreach t,$(TOOLS),$(call TOO
 UNIT_BINS := $(BUILD)/bin/unit-lib $(foreach t,$(TOOLS),$(if $(call TOOL_UNIT_SRC,$(t)),$(BUILD)/bin/unit-$(t)))
 
 # A tool may add tools/<tool>/tool.mk to set <tool>_LIBS (extra libraries)
-# and <tool>_STATIC := no. Libraries lib/ itself needs go in LIB_LIBS, here.
-LIB_LIBS := -lcrypto
+# and <tool>_STATIC := no. Libraries lib/ itself needs go in LIB_LIBS, here:
+# lib/http.cpp speaks HTTP through libcurl, lib/digest.cpp hashes with OpenSSL.
+LIB_LIBS := -lcurl -lssl -lcrypto
 -include $(wildcard tools/*/tool.mk)
 
 all: $(BINS) $(UNIT_BINS)
@@ -126,12 +127,13 @@ install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 examples/boxrun $(DESTDIR)$(PREFIX)/bin/boxrun
 	install -m 0644 $(wildcard man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	for t in $(TOOLS); do install -m 0644 completions/boxkit.bash \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$t; done
 
 uninstall:
-	rm -f $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%) \
+	rm -f $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%) $(DESTDIR)$(PREFIX)/bin/boxrun \
 	  $(patsubst man/%,$(DESTDIR)$(PREFIX)/share/man/man1/%,$(wildcard man/*.1)) \
 	  $(TOOLS:%=$(DESTDIR)$(PREFIX)/share/bash-completion/completions/%)
 

@@ -115,11 +115,20 @@ std::optional<unsigned long long> process_start_time(pid_t pid) {
     return parse_start_time(text);
 }
 
+bool running(pid_t pid, unsigned long long start_time) {
+    if (pid <= 0) return false;
+    std::string text = read_text("/proc/" + std::to_string(pid) + "/stat");
+    auto now = parse_start_time(text);
+    if (!now || *now != start_time) return false;
+    // A zombie has ended: its new parent just has not reaped it yet (after a
+    // supervisor killed with SIGKILL, that can take a while). Field 3 is the state.
+    auto close = text.rfind(')');
+    char state = close + 2 < text.size() ? text[close + 2] : '?';
+    return state != 'Z' && state != 'X';
+}
+
 bool alive(const Box& box) {
-    auto is = [](pid_t pid, unsigned long long start) {
-        auto now = process_start_time(pid);
-        return now && *now == start;
-    };
+    auto is = [](pid_t pid, unsigned long long start) { return running(pid, start); };
     if (box.pid > 0) return is(box.pid, box.start_time);
     return box.supervisor_pid > 0 && is(box.supervisor_pid, box.supervisor_start_time);
 }

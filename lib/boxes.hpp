@@ -66,6 +66,9 @@ std::optional<unsigned long long> parse_start_time(const std::string& stat_line)
 // known (pid 0) is alive while its supervisor is.
 bool alive(const Box& box);
 
+// Whether pid is that same process (start time) and has not ended (a zombie has).
+bool running(pid_t pid, unsigned long long start_time);
+
 json to_json(const Box& box);
 // Throws bk::Error when the document is not a box record.
 Box from_json(const json& doc);

@@ -14,6 +14,7 @@ setup() {
   dest=$BATS_TEST_TMPDIR/dest
   bk_run 0 make --no-print-directory BUILD="$BUILD" install DESTDIR="$dest" PREFIX=/usr
   assert_file_executable "$dest/usr/bin/chrootify"
+  assert_file_executable "$dest/usr/bin/boxrun"
   assert_file_exists "$dest/usr/share/man/man1/chrootify.1"
   assert_file_exists "$dest/usr/share/bash-completion/completions/chrootify"
   bk_run 0 "$dest/usr/bin/chrootify" --version
@@ -21,6 +22,7 @@ setup() {
   assert_output --partial "chrootify - run a command with a different root directory"
   bk_run 0 make --no-print-directory BUILD="$BUILD" uninstall DESTDIR="$dest" PREFIX=/usr
   assert_file_not_exists "$dest/usr/bin/chrootify"
+  assert_file_not_exists "$dest/usr/bin/boxrun"
   assert_file_not_exists "$dest/usr/share/man/man1/chrootify.1"
   assert_file_not_exists "$dest/usr/share/bash-completion/completions/chrootify"
 }

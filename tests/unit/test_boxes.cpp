@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -124,4 +125,20 @@ TEST_CASE("update replaces the record whole; garbage is skipped", "[boxes]") {
     std::ofstream(run.dir.path() + "/junk.json") << "{not json";
     std::ofstream(run.dir.path() + "/.upd.tmp.1") << "{}";
     CHECK(bk::boxes::list().size() == 1);
+}
+
+TEST_CASE("a zombie is not running: a killed supervisor's box frees its name", "[boxes]") {
+    pid_t pid = fork();
+    if (pid == 0) _exit(0);
+    // Not reaped yet: a zombie, with its start time still in /proc.
+    usleep(100 * 1000);
+    auto start = bk::boxes::process_start_time(pid);
+    REQUIRE(start);
+    CHECK_FALSE(bk::boxes::running(pid, *start));
+    bk::boxes::Box box;
+    box.pid = pid;
+    box.start_time = *start;
+    CHECK_FALSE(bk::boxes::alive(box));
+    waitpid(pid, nullptr, 0);
+    CHECK(bk::boxes::running(getpid(), *bk::boxes::process_start_time(getpid())));
 }

@@ -34,17 +34,24 @@ const char* const k_mount_ns_hint =
 bool mount_namespace_shared() {
     struct stat self {};
     if (::stat("/proc/self/ns/mnt", &self) < 0) return false;
+    // Walk from /proc/self, not getpid(): in a new PID namespace with the
+    // host's /proc still mounted, getpid() is 1 but /proc numbers the host's.
     std::set<pid_t> ancestors;
-    for (pid_t pid = ::getpid(); pid > 0 && ancestors.insert(pid).second;) {
-        std::ifstream stat_file("/proc/" + std::to_string(pid) + "/stat");
+    std::string next = "self";
+    for (pid_t pid = 0;;) {
+        std::ifstream stat_file("/proc/" + next + "/stat");
         std::string line;
         if (!std::getline(stat_file, line)) break;
         // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
         auto close = line.rfind(')');
         if (close == std::string::npos) break;
+        pid_t self = std::atoi(line.c_str());
+        if (!ancestors.insert(self).second) break;
         std::istringstream rest(line.substr(close + 2));
         char state;
         rest >> state >> pid;
+        if (pid <= 0) break;
+        next = std::to_string(pid);
     }
     DIR* proc = ::opendir("/proc");
     if (!proc) return false;

@@ -2,6 +2,3 @@
 # libcurl's static archive drags in half of Debian, so regpull links dynamically.
 regpull_LIBS := -lcurl -lssl -lcrypto
 regpull_STATIC := no
-# lib/http.cpp is in libbk.a; its unit test (tests/unit/test_http.cpp) goes
-# into unit-lib, which must link libcurl too.
-LIB_LIBS += -lcurl -lssl -lcrypto
