@@ -6,7 +6,11 @@
 # digest (blob and diff_id); the two tars extract the same layer blobs in
 # order and verify nothing. Runs alternate tool by tool, each into a fresh
 # directory on the same filesystem, and nothing is deleted until every run
-# is measured (BENCH-NOTES.md: the ext4 inode-reuse trap).
+# is measured (BENCH-NOTES.md: the ext4 inode-reuse trap). The work
+# directory is under BENCH_DIR (default /var/tmp, ext4 here); BENCH_DIR=/dev/shm
+# measures on tmpfs instead. Do not start a run within minutes of another's
+# cleanup on ext4: its 400,000 deletions slow every tool 1.5x (the same trap).
+# RUNS=N rounds (default 5); BENCH_KEEP=1 keeps the work directory.
 # Targets (issue 5): >= 2x faster than umoci, no slower than bsdtar.
 set -euo pipefail
 BIN=$(cd "${BUILD:-build}/bin" && pwd)
