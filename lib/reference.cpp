@@ -145,6 +145,13 @@ std::string Reference::full() const {
 std::string Reference::familiar_name() const {
     if (domain != "docker.io") return name();
     if (path.rfind("library/", 0) == 0 && path.find('/', 8) == std::string::npos) return path.substr(8);
+    // "docker.io/li.io/x" must not print as "li.io/x": read back, that names
+    // the registry li.io. Keep the domain whenever the first component would
+    // look like one (found by tests/fuzz/fuzz_reference).
+    std::string first = path.substr(0, path.find('/'));
+    if (path.find('/') != std::string::npos &&
+        (first.find_first_of(".:") != std::string::npos || first == "localhost"))
+        return name();
     return path;
 }
 

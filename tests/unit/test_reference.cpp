@@ -87,3 +87,13 @@ TEST_CASE("references: an uppercase first part is a registry host, as in Docker"
     CHECK(r.domain == "Example.com");
     CHECK(r.path == "app");
 }
+
+TEST_CASE("a docker.io path whose first part looks like a host keeps docker.io in its short form", "[reference]") {
+    // Found by tests/fuzz/fuzz_reference: the short form must read back as the same image.
+    auto r = bk::Reference::parse("docker.io/li.io/library/x:t");
+    CHECK(r.domain == "docker.io");
+    CHECK(r.familiar() == "docker.io/li.io/library/x:t");
+    CHECK(bk::Reference::parse(r.familiar()).full() == r.full());
+    CHECK(bk::Reference::parse("docker.io/localhost/app").familiar() == "docker.io/localhost/app:latest");
+    CHECK(bk::Reference::parse("docker.io/team/app:1").familiar() == "team/app:1");
+}
