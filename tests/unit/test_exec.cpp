@@ -49,3 +49,34 @@ TEST_CASE("exec_command of a missing program throws with exit code 127", "[exec]
         CHECK(e.err() == ENOENT);
     }
 }
+
+#include <fcntl.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "tempdir.hpp"
+
+TEST_CASE("exec_command sends stdout and stderr to output_fd, and keeps asked fds", "[exec]") {
+    bk::TempDir t{"boxkit-exec"};
+    std::string log = t.path() + "/log";
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        int kept = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        dup2(kept, 9);  // fd 9, close-on-exec cleared by dup2; cloexec_from sets it again
+        try {
+            bk::exec_command({"/bin/sh", "-c", "echo out; echo err >&2; test -e /proc/self/fd/9 && echo kept"}, {9}, fd);
+        } catch (...) {
+        }
+        _exit(99);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    std::ifstream in(log);
+    std::stringstream text;
+    text << in.rdbuf();
+    CHECK(text.str() == "out\nerr\nkept\n");
+}

@@ -273,30 +273,7 @@ void enter_box(const Options& o, int error_fd) {
     }
 }
 
-void exec_command(const Options& o) {
-    auto argv = o.command;
-    sys::cloexec_from("let the command inherit only stdin, stdout and stderr", 3);
-    for (int fd : o.keep_fds) {
-        std::string call = "fcntl(" + std::to_string(fd) + ", F_SETFD, 0)";
-        explain("let the command keep fd " + std::to_string(fd) + " as asked", call);
-        if (::fcntl(fd, F_SETFD, 0) < 0) throw_errno("keep fd " + std::to_string(fd), call);
-    }
-    std::string shown = "execvp(" + quote(argv[0]) + ", [";
-    for (size_t i = 0; i < argv.size(); ++i) shown += (i ? ", " : "") + quote(argv[i]);
-    shown += "])";
-    explain("replace this process with the command", shown);
-    if (o.log_fd >= 0 && (::dup2(o.log_fd, 1) < 0 || ::dup2(o.log_fd, 2) < 0))
-        throw_errno("send the command's output to the box's log", "dup2()");
-    std::vector<char*> cargv;
-    for (auto& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    ::execvp(cargv[0], cargv.data());
-    int err = errno;
-    Error e("run " + argv[0], shown, err);
-    e.with_exit_code(exit_code_for_exec_errno(err));
-    if (err == ENOENT) e.with_hint("check the name; the box looks it up on its PATH, in its own root");
-    throw e;
-}
+void exec_command(const Options& o) { bk::exec_command(o.command, o.keep_fds, o.log_fd); }
 
 void validate(Options& o) {
     if (o.all) {
