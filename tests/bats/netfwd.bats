@@ -397,6 +397,8 @@ EOF
   mkdir www; echo several > www/index.html
   start_box sh -c "busybox httpd -f -p 127.0.0.1:80 -h $PWD/www & exec python3 $BATS_FILE_TMPDIR/udp_echo.py 53"
   wait_listen "$BOXPID" 80; wait_listen "$BOXPID" 53 udp
+  # httpd is the shell's child, not the box's first process: teardown kills it by pid.
+  pgrep -f "httpd -f -p 127.0.0.1:80 -h $PWD/www" >> "$BATS_TEST_TMPDIR/pids"
   p1=$(free_port); p2=$(free_port)
   publish "$p1:80" "$p2:53/udp" --pid "$BOXPID"
   bk_run 0 curl -sS --max-time 5 "http://127.0.0.1:$p1/"
