@@ -7,9 +7,11 @@
 #   make bench      side-by-side benchmarks against the real tools
 #   make asan       the same tests built with ASan and UBSan
 #   make fuzz       libFuzzer targets for every parser of outside input (FUZZ_TIME=s each)
+#   make diagrams   regenerate the lessons' SVG pictures from lessons/diagrams/*.dot
 #   make install    PREFIX=/usr/local DESTDIR=  (binaries, man pages, completion)
 
 PREFIX  ?= /usr/local
+JOBS    ?= $(shell nproc)
 DESTDIR ?=
 BUILD   ?= build
 CXX     ?= g++
@@ -96,9 +98,15 @@ fuzz-bins: $(FUZZ_BINS)
 deps:
 	@scripts/install-deps
 
+# The fuzz targets build with clang in build-fuzz/; make test runs each for
+# FUZZ_TIME seconds (make fuzz for a longer pass).
+FUZZ_MAKE = $(MAKE) --no-print-directory -j$(JOBS) BUILD=build-fuzz CXX=clang++ WERROR= \
+	  SANITIZE=fuzzer-no-link,address,undefined fuzz-bins
+
 test: deps
-	@$(MAKE) --no-print-directory all
-	@BUILD=$(BUILD) tests/run
+	@$(MAKE) --no-print-directory -j$(JOBS) all
+	@$(FUZZ_MAKE) >/dev/null
+	@BUILD=$(BUILD) FUZZ_TIME=$${FUZZ_TIME:-5} tests/run
 
 unit: $(UNIT_BINS)
 	@BUILD=$(BUILD) tests/run unit
@@ -107,21 +115,22 @@ lessons: all
 	@BUILD=$(BUILD) tests/run lessons
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@BUILD=$(BUILD) scripts/demo
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@for b in bench/*.sh; do BUILD=$(BUILD) bash $$b || exit 1; done
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=address,undefined test
 
-FUZZ_TIME ?= 60
 fuzz: deps
-	@$(MAKE) --no-print-directory BUILD=build-fuzz CXX=clang++ WERROR= \
-	  SANITIZE=fuzzer-no-link,address,undefined fuzz-bins
-	@BUILD=build-fuzz FUZZ_TIME=$(FUZZ_TIME) tests/run fuzz
+	@$(FUZZ_MAKE)
+	@FUZZ_TIME=$${FUZZ_TIME:-60} tests/run fuzz
+
+diagrams:
+	@lessons/diagrams/build
 
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
@@ -140,4 +149,4 @@ uninstall:
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all deps test unit lessons demo bench asan fuzz fuzz-bins install uninstall clean
+.PHONY: all deps test unit lessons demo bench asan fuzz fuzz-bins diagrams install uninstall clean
