@@ -4,6 +4,7 @@
 // spreads a group over one directory per controller hierarchy; v2.cpp keeps
 // it in one directory and enables controllers top-down in subtree_control.
 #pragma once
+#include "error.hpp"
 #include <sys/types.h>
 
 #include <memory>
@@ -63,6 +64,20 @@ public:
     Fs& fs() const { return *fs_; }
 
 protected:
+    // One step of making the group `name`; if it fails, remove what was made
+    // so far and fail: all or nothing, never a half-made group.
+    template <class Step> void or_undo(const std::string& name, Step&& step) {
+        try {
+            step();
+        } catch (...) {
+            try {
+                remove(name);
+            } catch (const Error&) {
+            }
+            throw;
+        }
+    }
+
     explicit Backend(Fs& fs) : fs_(&fs) {}
     Fs* fs_;
 };

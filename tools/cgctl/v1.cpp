@@ -44,25 +44,11 @@ public:
         if (exists(name))
             throw Error("make the group " + name, "mkdir(" + quote(path(name)) + ")", EEXIST,
                         "change it with 'cgctl set " + name + "', or remove it with 'cgctl rm " + name + "'");
-        try {
+        or_undo(name, [&] {
             for (const auto& c : wanted(limits)) join_tree(c, name);
-        } catch (...) {
-            try {
-                remove(name);
-            } catch (const Error&) {
-            }
-            throw;
-        }
+        });
         // All or nothing: a limit the kernel refuses leaves no half-made group.
-        try {
-            apply(name, limits);
-        } catch (...) {
-            try {
-                remove(name);
-            } catch (const Error&) {
-            }
-            throw;
-        }
+        or_undo(name, [&] { apply(name, limits); });
     }
 
     void apply(const std::string& name, const Limits& limits) override {

@@ -53,15 +53,7 @@ public:
             throw;
         }
         // All or nothing: a limit the kernel refuses leaves no half-made group.
-        try {
-            apply(name, limits);
-        } catch (...) {
-            try {
-                remove(name);
-            } catch (const Error&) {
-            }
-            throw;
-        }
+        or_undo(name, [&] { apply(name, limits); });
     }
 
     void apply(const std::string& name, const Limits& limits) override {
