@@ -86,7 +86,7 @@ TEST_CASE("token endpoint answers") {
 
 TEST_CASE("media types: index, manifest, schema 1 refused, contradictions refused") {
     CHECK(classify(manifest_doc(), "") == Kind::Manifest);
-    json idx = {{"schemaVersion", 2}, {"mediaType", media::docker_list}, {"manifests", json::array()}};
+    json idx = {{"schemaVersion", 2}, {"mediaType", media::docker_manifest_list}, {"manifests", json::array()}};
     CHECK(classify(idx, "") == Kind::Index);
     json bare = {{"schemaVersion", 2}, {"manifests", json::array()}};
     CHECK(classify(bare, media::oci_index) == Kind::Index);

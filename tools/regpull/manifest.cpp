@@ -16,7 +16,7 @@ std::string base_type(std::string_view content_type) {
     return std::string(t);
 }
 
-bool is_index_type(const std::string& t) { return t == media::oci_index || t == media::docker_list; }
+bool is_index_type(const std::string& t) { return t == media::oci_index || t == media::docker_manifest_list; }
 bool is_manifest_type(const std::string& t) { return t == media::oci_manifest || t == media::docker_manifest; }
 
 const char* const k_schema1_hint =
@@ -33,7 +33,7 @@ bool known_layer_type(const std::string& t) {
 } // namespace
 
 std::string manifest_accept() {
-    return std::string(media::oci_index) + ", " + media::oci_manifest + ", " + media::docker_list + ", " +
+    return std::string(media::oci_index) + ", " + media::oci_manifest + ", " + media::docker_manifest_list + ", " +
            media::docker_manifest;
 }
 

@@ -15,18 +15,16 @@
 #include <vector>
 
 #include "json.hpp"
+#include "oci_store.hpp"
 
 namespace bk::regpull {
 
 namespace media {
-inline constexpr const char* oci_index = "application/vnd.oci.image.index.v1+json";
-inline constexpr const char* oci_manifest = "application/vnd.oci.image.manifest.v1+json";
-inline constexpr const char* docker_list = "application/vnd.docker.distribution.manifest.list.v2+json";
-inline constexpr const char* docker_manifest = "application/vnd.docker.distribution.manifest.v2+json";
+// The OCI and Docker schema-2 types are lib/oci_store's (bk::oci::media).
+using namespace bk::oci::media;
+// Schema 1 is named only here, to be refused.
 inline constexpr const char* docker_schema1 = "application/vnd.docker.distribution.manifest.v1+json";
 inline constexpr const char* docker_schema1_signed = "application/vnd.docker.distribution.manifest.v1+prettyjws";
-inline constexpr const char* oci_config = "application/vnd.oci.image.config.v1+json";
-inline constexpr const char* docker_config = "application/vnd.docker.container.image.v1+json";
 } // namespace media
 
 // The Accept header for GET /v2/NAME/manifests/REF: every kind we read.
