@@ -244,6 +244,7 @@ void Store::BlobWriter::discard() {
 
 void Store::BlobWriter::write(const void* data, size_t size) {
     if (!fd_) throw Error("write a blob that is already committed", "", EBADF);
+    if (final_) throw Error("write to a blob whose digest was already taken", "", EBADF);
     if (expected_size_ >= 0 && hash_.bytes() + size > uint64_t(expected_size_)) {
         discard();
         throw Error("store the blob " + expected_.str() + ": more than the " + std::to_string(expected_size_) +
@@ -254,10 +255,15 @@ void Store::BlobWriter::write(const void* data, size_t size) {
     write_all(fd_.get(), data, size, "a blob in " + store_->root_);
 }
 
+Digest Store::BlobWriter::digest() {
+    if (!final_) final_ = hash_.finish();
+    return *final_;
+}
+
 Descriptor Store::BlobWriter::commit() {
     if (!fd_) throw Error("commit a blob twice", "", EBADF);
     uint64_t size = hash_.bytes();
-    Digest got = hash_.finish();
+    Digest got = digest();
     if (expected_size_ >= 0 && size != uint64_t(expected_size_)) {
         discard();
         throw Error("store the blob " + expected_.str() + ": it is " + std::to_string(size) + " bytes, not " +

@@ -112,6 +112,9 @@ public:
         void write(const void* data, size_t size);
         void write(std::string_view data) { write(data.data(), data.size()); }
         uint64_t written() const { return hash_.bytes(); }
+        // The digest of everything written, without naming the blob (a pull
+        // checks every blob of an image before it names any). Ends writing.
+        Digest digest();
         // Check the digest (and size) given to write_blob, fsync, and put the
         // blob under its name. If the same blob is already there, that is
         // fine. Returns the descriptor (media_type empty: the caller knows it).
@@ -128,6 +131,7 @@ public:
         Fd fd_, dir_;
         std::string tmp_name_;  // empty when O_TMPFILE gave an unnamed file
         Sha256 hash_;
+        std::optional<Digest> final_;  // set once digest() has finished the hash
         Fd hold_;  // shared lock on blobs/ (see hold_blobs)
     };
     // expected = {} when the digest is not known in advance (a build).

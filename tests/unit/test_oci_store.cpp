@@ -203,3 +203,17 @@ TEST_CASE_METHOD(Fixture, "store: concurrent taggers never lose a tag or corrupt
     // no temporary files left behind
     for (auto& n : names_in(store.root())) CHECK(n.find(".tmp") == std::string::npos);
 }
+
+TEST_CASE_METHOD(Fixture, "store: digest() checks a streamed blob without naming it, and commit does not hash again") {
+    std::string data = "a layer's bytes";
+    bk::Digest want = bk::sha256_of(data);
+    auto w = store.write_blob(want, int64_t(data.size()));
+    w.write(data.substr(0, 4));
+    w.write(data.substr(4));
+    CHECK(w.digest() == want);
+    CHECK(w.digest() == want);  // asked twice: the same answer
+    CHECK_FALSE(store.has_blob(want));  // not named yet
+    CHECK_THROWS_AS(w.write("more"), bk::Error);
+    w.commit();
+    CHECK(store.has_blob(want));
+}

@@ -18,8 +18,8 @@ namespace bk::regpull {
 namespace {
 
 // One blob streaming from the registry into the store: every byte goes
-// through the store's BlobWriter (an unnamed file until commit) and through
-// our own SHA-256, so the whole pull is checked before any blob gets its
+// through the store's BlobWriter (an unnamed file, hashed as it is written,
+// until commit), and the whole pull is checked before any blob gets its
 // name: a pull that fails half-way leaves the store exactly as it was.
 class BlobSink : public http::Sink {
 public:
@@ -32,7 +32,6 @@ public:
             throw Error("download blob " + short_id(d_.digest), "", 0,
                         "the registry sent more than the " + std::to_string(d_.size) +
                             " bytes the manifest promises; nothing was stored");
-        hash_->update(data, n);
         // libcurl hands over at most 16 KiB at a time; a write(2) per MiB
         // instead of per 16 KiB takes 60 system calls off every MiB.
         buf_.insert(buf_.end(), data, data + n);
@@ -43,7 +42,6 @@ public:
     void restart() override {
         writer_.reset();  // the partial temporary file goes with it
         writer_.emplace(store_.write_blob(digest_, int64_t(d_.size)));
-        hash_.emplace();
         buf_.clear();
         buf_.reserve(std::min<uint64_t>(d_.size, k_chunk + (16 << 10)));
         have_ = 0;
@@ -56,12 +54,13 @@ public:
             throw Error("download blob " + short_id(d_.digest), "", 0,
                         "the registry sent " + std::to_string(have_) + " bytes, the manifest promises " +
                             std::to_string(d_.size) + "; nothing was stored");
-        Digest got = hash_->finish();
+        Digest got = writer_->digest();
         if (got != digest_)
             throw Error("download blob " + d_.digest + ": its bytes have the digest " + got.str(), "", 0,
                         "the blob was damaged or swapped on the way; nothing was stored");
     }
-    // The store checks it once more, fsyncs, and links it in under its name.
+    // The store checks size and digest (already taken, not hashed again),
+    // fsyncs, and links it in under its name.
     void commit() { writer_->commit(); }
 
 private:
@@ -75,7 +74,6 @@ private:
     Digest digest_;
     Progress& progress_;
     std::optional<oci::Store::BlobWriter> writer_;
-    std::optional<Sha256> hash_;
     std::vector<char> buf_;
     uint64_t have_ = 0;
 };
