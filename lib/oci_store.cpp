@@ -325,20 +325,21 @@ Descriptor Store::put_blob(std::string_view data, std::string media_type) const 
     return desc;
 }
 
-Fd Store::hold_blobs() const {
-    std::string dir = root_ + "/blobs";
+namespace {
+// An flock on blobs/: shared while blobs are added, exclusive for gc.
+Fd lock_blob_dir(const std::string& root, int op, const char* why) {
+    std::string dir = root + "/blobs";
     Fd fd = open_dir(dir);
     if (!fd) throw_errno("open the store's blob directory", "open(" + quote(dir) + ")");
-    flock_or_throw(fd.get(), LOCK_SH, dir, "keep gc from removing blobs we are adding");
+    flock_or_throw(fd.get(), op, dir, why);
     return fd;
 }
+} // namespace
+
+Fd Store::hold_blobs() const { return lock_blob_dir(root_, LOCK_SH, "keep gc from removing blobs we are adding"); }
 
 Fd Store::lock_blobs_exclusive() const {
-    std::string dir = root_ + "/blobs";
-    Fd fd = open_dir(dir);
-    if (!fd) throw_errno("open the store's blob directory", "open(" + quote(dir) + ")");
-    flock_or_throw(fd.get(), LOCK_EX, dir, "wait until no pull or build is adding blobs");
-    return fd;
+    return lock_blob_dir(root_, LOCK_EX, "wait until no pull or build is adding blobs");
 }
 
 // ---- index.json -------------------------------------------------------------
