@@ -45,6 +45,10 @@ blob_of() { # IMAGE N: the path of layer N's blob (1 = bottom)
 0   ls
 0   inspect bats/base:1
 0   unpack --help
+0   fsck
+0   fsck --json
+125 --store /no/such/store fsck
+125 fsck --no-such-flag
 125
 125 --no-such-flag ls
 125 frobnicate
@@ -474,4 +478,138 @@ make_sentinel() {
   bk_run 125 imgpack unpack bats/base:1 d
   assert_regex "$stderr" 'not the diff_id'
   assert_file_not_exists d
+}
+
+# ---- fsck ------------------------------------------------------------------
+
+# fsck_kinds: the kinds of problem in $output (fsck --json), sorted.
+fsck_kinds() { echo "$output" | jq -r '[.problems[].kind] | sort | join(",")'; }
+
+@test "fsck: a built store is clean; each kind of damage exits 1 with one line each, and fsck changes nothing" {
+  imgpack layers bats/base:1 --unpack >/dev/null
+  bk_run 0 imgpack fsck
+  assert_output --regexp '^checked 3 blobs \([0-9.]+[kM]B\), 1 tag, 1 cached layer: no problems$'
+  assert_equal "$stderr" ""
+  cp -a "$BOXKIT_STORE" pristine
+  layer=$(blob_of bats/base:1 1)
+  cfg=$(imgpack inspect bats/base:1 --json | jq -r .id)
+
+  # one flipped byte in the layer
+  printf '\x01' | dd of="$layer" bs=1 seek=4242 conv=notrunc 2>/dev/null
+  before=$(tree_digest "$BOXKIT_STORE")
+  bk_run 1 imgpack fsck
+  assert_regex "$stderr" "^imgpack: fsck: blob sha256:${layer##*/} does not match its name: its content is sha256:[0-9a-f]{64}"$'\n'
+  assert_regex "$stderr" $'\n'"imgpack: fsck: tag bats/base:1: its layer 1 sha256:${layer##*/} is damaged"
+  assert_equal "$(printf '%s\n' "$stderr" | wc -l)" 2
+  assert_output --partial ": 2 problems"
+  assert_equal "$(tree_digest "$BOXKIT_STORE")" "$before"
+
+  # a missing config
+  rm -rf "$BOXKIT_STORE"; cp -a pristine "$BOXKIT_STORE"
+  rm "$BOXKIT_STORE/blobs/sha256/${cfg#sha256:}"
+  bk_run 1 imgpack fsck
+  assert_equal "$stderr" "imgpack: fsck: tag bats/base:1: its config $cfg is missing"
+
+  # a descriptor whose size is wrong
+  rm -rf "$BOXKIT_STORE"; cp -a pristine "$BOXKIT_STORE"
+  jq -c '.manifests[0].size += 1' pristine/index.json > "$BOXKIT_STORE/index.json"
+  bk_run 1 imgpack fsck
+  assert_regex "$stderr" '^imgpack: fsck: tag bats/base:1: its manifest sha256:[0-9a-f]{64} is [0-9]+ bytes, the descriptor says [0-9]+$'
+
+  # a tag to a manifest that is not there (dangling)
+  rm -rf "$BOXKIT_STORE"; cp -a pristine "$BOXKIT_STORE"
+  jq -c '.manifests += [.manifests[0] | .digest = "sha256:'"$(printf 'e%.0s' {1..64})"'" | .annotations["org.opencontainers.image.ref.name"] = "docker.io/bats/dangling:1"]' \
+    pristine/index.json > "$BOXKIT_STORE/index.json"
+  bk_run 1 imgpack fsck
+  assert_equal "$stderr" "imgpack: fsck: tag bats/dangling:1: its manifest sha256:$(printf 'e%.0s' {1..64}) is missing"
+
+  # index.json that is not JSON
+  rm -rf "$BOXKIT_STORE"; cp -a pristine "$BOXKIT_STORE"
+  echo '{"schemaVersion": 2, "manifests": [' > "$BOXKIT_STORE/index.json"
+  bk_run 1 imgpack fsck
+  assert_equal "$stderr" "imgpack: fsck: index.json is not valid JSON"
+
+  # the layer cache: a file where a layer's directory belongs
+  rm -rf "$BOXKIT_STORE"; cp -a pristine "$BOXKIT_STORE"
+  echo junk > "$BOXKIT_LAYERS/$(printf 'f%.0s' {1..64})"
+  bk_run 1 imgpack fsck
+  assert_regex "$stderr" "^imgpack: fsck: cached layer .*/f{64} is not a directory$"
+  rm "$BOXKIT_LAYERS/$(printf 'f%.0s' {1..64})"
+  bk_run 0 imgpack fsck -q
+  assert_output ""
+}
+
+@test "fsck --json: one document jq reads; --explain narrates on stderr and leaves stdout clean" {
+  bk_run 0 imgpack --explain fsck --json
+  echo "$output" | jq -e '.clean == true and .problems == [] and .leftovers == [] and .checked.blobs == 3 and .checked.tags == 1' >/dev/null
+  assert_equal "$(echo "$output" | jq -r .store)" "$BOXKIT_STORE"
+  assert_regex "$stderr" "imgpack: explain: keep gc from removing blobs we are adding: flock\(\"$BOXKIT_STORE/blobs\", LOCK_SH\)"
+  assert_regex "$stderr" 'imgpack: explain: read every byte of a blob to check that it matches its name: open\('
+  refute_regex "$stderr" 'imgpack: fsck:'
+  layer=$(blob_of bats/base:1 1)
+  truncate -s 100 "$layer"
+  bk_run 1 imgpack fsck --json
+  assert_equal "$stderr" ""
+  assert_equal "$(fsck_kinds)" "blob_digest,damaged"
+  assert_equal "$(echo "$output" | jq -r '.problems[] | select(.kind == "blob_digest") | .subject')" "sha256:${layer##*/}"
+  echo "$output" | jq -e '.clean == false' >/dev/null
+}
+
+@test "fsck: a loaded store and one skopeo copied into are clean" {
+  imgpack save bats/base:1 -o base.tar
+  BOXKIT_STORE=$PWD/loaded bk_run 0 imgpack load -i base.tar
+  BOXKIT_STORE=$PWD/loaded bk_run 0 imgpack fsck --json
+  echo "$output" | jq -e '.clean and .checked.tags == 1 and .unreferenced_blobs == 0' >/dev/null
+  if command -v skopeo >/dev/null; then
+    bk_run 0 skopeo copy "oci:$BOXKIT_STORE:docker.io/bats/base:1" "oci:$PWD/by-skopeo:docker.io/bats/copied:2"
+    BOXKIT_STORE=$PWD/by-skopeo bk_run 0 imgpack fsck
+    assert_output --partial "1 tag, 0 cached layers: no problems"
+  fi
+}
+
+@test "fsck: 125 for no store or a directory that is not one; an empty store is clean" {
+  bk_run 125 imgpack --store "$PWD/none" fsck
+  assert_regex "$stderr" '^imgpack: cannot check the store .*/none: lstat\(".*/none"\): No such file or directory \(ENOENT\)'$'\n''imgpack: hint: '
+  mkdir stranger && echo hi > stranger/notes
+  bk_run 125 imgpack --store "$PWD/stranger" fsck
+  assert_regex "$stderr" 'it is not an OCI image layout'
+  mkdir empty
+  bk_run 0 imgpack --store "$PWD/empty" fsck --json
+  echo "$output" | jq -e '.clean and .notes[0].kind == "empty"' >/dev/null
+}
+
+@test "fsck: a killed writer's temporary files are listed (not damage), a live one's are noted; gc removes them" {
+  sleep 0 & dead=$!; wait "$dead"
+  echo '{"half": ' > "$BOXKIT_STORE/.index.json.tmp-$dead-0-0badf00d"
+  head -c 5000 /dev/urandom > "$BOXKIT_STORE/blobs/sha256/.tmp-$dead-1-deadbeef"
+  mkdir -p "$BOXKIT_LAYERS/.tmp-0123456789abcdef-$dead"
+  echo busy > "$BOXKIT_STORE/blobs/sha256/.tmp-$$-2-12345678"   # this shell is alive
+  bk_run 0 imgpack fsck
+  assert_output --partial "no problems, 3 left-over temporary files"
+  assert_regex "$stderr" "imgpack: fsck: left-over temporary file $BOXKIT_STORE/.index.json.tmp-$dead-0-0badf00d \(.*\) from pid $dead, which is gone; imgpack gc removes it"
+  assert_regex "$stderr" "imgpack: fsck: note: .*/.tmp-$$-2-12345678 is a file being written by pid $$ \(still running\)"
+  bk_run 0 imgpack fsck --json
+  assert_equal "$(echo "$output" | jq -r '[.leftovers[].kind] | sort | join(",")')" "temporary_file,temporary_file,temporary_layer"
+  bk_run 0 imgpack gc --json
+  assert_equal "$(echo "$output" | jq .temporary_files_removed)" 1
+  # (gc takes blobs/ exclusively, so no writer can be mid-blob: it removes every blob temp)
+  bk_run 0 imgpack fsck --json
+  echo "$output" | jq -e '.leftovers == [] and .notes == []' >/dev/null
+}
+
+@test "fsck takes the store's shared lock: it waits while gc holds blobs/, and never sees a build's half blob" {
+  require_cmd flock
+  flock -x "$BOXKIT_STORE/blobs" sleep 3 &
+  holder=$!
+  sleep 0.5
+  bk_run 124 timeout 1 imgpack fsck     # blocked behind the exclusive lock
+  wait "$holder"
+  bk_run 0 imgpack fsck
+  # builds beside fsck: every blob fsck sees is whole
+  cp -a "$ROOT" big; head -c 20000000 /dev/urandom > big/blob
+  ( for i in 1 2 3; do imgpack build big --tag "bats/busy:$i" --compress none >/dev/null || exit 1; done ) &
+  builder=$!
+  for _ in 1 2 3 4 5 6; do bk_run 0 imgpack fsck -q; done
+  wait "$builder"
+  bk_run 0 imgpack fsck -q
 }

@@ -66,6 +66,10 @@ int run_gc(const Options& o);
 int run_save(const Options& o);
 int run_load(const Options& o);
 int run_bundle(const Options& o);
+int run_fsck(const Options& o);  // fsck.cpp: 0 clean, 1 problems found
+
+// "3.1MB", as docker prints sizes.
+std::string human_size(int64_t n);
 
 // The runtime spec (config.json) for an image config; rootfs is read for user names.
 json runtime_spec(const json& image_config, const std::string& rootfs);

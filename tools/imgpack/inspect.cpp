@@ -16,6 +16,7 @@
 
 #include "error.hpp"
 #include "explain.hpp"
+#include "fsck.hpp"
 #include "image.hpp"
 #include "imgpack.hpp"
 #include "layers.hpp"
@@ -37,6 +38,8 @@ int64_t image_size(const Image& img) {
     return n;
 }
 
+} // namespace
+
 std::string human_size(int64_t n) {
     std::ostringstream s;
     s << std::fixed << std::setprecision(1);
@@ -46,8 +49,6 @@ std::string human_size(int64_t n) {
     else s << n << "B";
     return s.str();
 }
-
-} // namespace
 
 int run_inspect(const Options& o) {
     oci::Store store;
@@ -211,7 +212,7 @@ void mark(const oci::Store& store, const oci::Descriptor& d, std::set<std::strin
 
 int run_gc(const Options& o) {
     oci::Store store;
-    uint64_t freed = 0, blobs = 0, layers = 0;
+    uint64_t freed = 0, blobs = 0, layers = 0, temps = 0;
     if (store.exists()) {
         Fd lock = store.lock_blobs_exclusive();
         std::set<std::string> live, diff_ids;
@@ -239,6 +240,25 @@ int run_gc(const Options& o) {
             freed += uint64_t(st.st_size);
             ++blobs;
         }
+        // index.json and oci-layout are replaced through .NAME.tmp-PID-...:
+        // such a file whose writer is gone was left by a killed run.
+        Fd root(::open(store.root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!root) throw_errno("read the store", "open(" + quote(store.root()) + ")");
+        DIR* rs = ::fdopendir(::dup(root.get()));
+        std::vector<std::string> rnames;
+        while (auto* e = rs ? ::readdir(rs) : nullptr) rnames.push_back(e->d_name);
+        if (rs) ::closedir(rs);
+        for (auto& n : rnames) {
+            if (n.rfind(".", 0) != 0 || n.find(".tmp-") == std::string::npos) continue;
+            if (pid_alive(temp_writer_pid(n, false))) continue;
+            struct stat st {};
+            if (::fstatat(root.get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) continue;
+            std::string call = "unlinkat(" + quote(store.root() + "/" + n) + ")";
+            explain("a killed run left this temporary file: remove it", call);
+            if (::unlinkat(root.get(), n.c_str(), 0) < 0) throw_errno("remove a left-over temporary file", call);
+            freed += uint64_t(st.st_size);
+            ++temps;
+        }
         // Cached layers no image uses any more, and unpacks that died.
         std::string ldir = paths::layers();
         if (DIR* ls = ::opendir(ldir.c_str())) {
@@ -249,20 +269,19 @@ int run_gc(const Options& o) {
                 auto dg = Digest::from_hex(n);
                 bool stale_tmp = n.rfind(".tmp-", 0) == 0;
                 if ((dg && diff_ids.count(dg->str())) || (!dg && !stale_tmp)) continue;
-                if (stale_tmp) {  // only when its unpacker is gone
-                    auto dash = n.rfind('-');
-                    pid_t pid = pid_t(std::atoi(n.c_str() + dash + 1));
-                    if (pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM)) continue;
-                }
+                if (stale_tmp && pid_alive(temp_writer_pid(n, true))) continue;  // only when its unpacker is gone
                 explain("no image uses this cached layer: remove it", "unlinkat(" + quote(ldir + "/" + n) + ", AT_REMOVEDIR)");
                 remove_tree(ldir + "/" + n);
                 ++layers;
             }
         }
     }
-    if (o.json) print_json({{"freed_bytes", freed}, {"blobs_removed", blobs}, {"cached_layers_removed", layers}});
+    if (o.json)
+        print_json({{"freed_bytes", freed}, {"blobs_removed", blobs}, {"cached_layers_removed", layers},
+                    {"temporary_files_removed", temps}});
     else std::cout << "freed " << human_size(int64_t(freed)) << " (" << freed << " bytes): " << blobs << " blobs, "
-                   << layers << " cached layers\n";
+                   << layers << " cached layers" << (temps ? ", " + std::to_string(temps) + " temporary files" : "")
+                   << "\n";
     return 0;
 }
 

@@ -17,10 +17,11 @@ const char* const k_footer = R"(Examples:
   imgpack layers demo/app:1 --lowerdirs     # for chrootify --overlay
   imgpack save demo/app:1 -o app.tar && imgpack load -i app.tar
   imgpack commit --upper ./box/upper --from demo/app:1 --tag demo/app:2
+  imgpack fsck --json | jq '.problems[].message'
 
 The store is an OCI image layout ($BOXKIT_STORE, default /var/lib/boxkit/store
 as root); skopeo (oci:STORE:REF) and umoci read and write it too.
-Exit status: 0 on success, 125 if imgpack fails.
+Exit status: 0 on success, 125 if imgpack fails; fsck exits 1 when the store has problems.
 Lesson: lessons/05-images/README.md    Manual: man imgpack)";
 
 void budget_options(CLI::App* sub, imgpack::Options& o) {
@@ -130,7 +131,14 @@ int main(int argc, char** argv) {
         budget_options(bundle, o);
         json_flag(bundle);
 
-        for (auto* s : app.get_subcommands({})) s->footer("See imgpack --help and man imgpack.");
+        auto* fsck = app.add_subcommand("fsck", "Check the store: every blob against its name, every tag down to its layers");
+        fsck->footer("Exit status: 0 when the store is whole, 1 when fsck found problems (each printed), 125 when\n"
+                     "the store cannot be read. Left-over temporary files are listed; imgpack gc removes them.\n"
+                     "fsck changes nothing. See imgpack --help and man imgpack.");
+        json_flag(fsck);
+
+        for (auto* s : app.get_subcommands({}))
+            if (s != fsck) s->footer("See imgpack --help and man imgpack.");
         if (auto code = cli::parse(app, args.own, common)) return *code;
         if (!store.empty()) ::setenv("BOXKIT_STORE", store.c_str(), 1);
         if (!args.command.empty())
@@ -149,6 +157,7 @@ int main(int argc, char** argv) {
         if (save->parsed()) return imgpack::run_save(o);
         if (load->parsed()) return imgpack::run_load(o);
         if (bundle->parsed()) return imgpack::run_bundle(o);
+        if (fsck->parsed()) return imgpack::run_fsck(o);
         return 125;
     });
 }
