@@ -286,6 +286,19 @@ EOT
   assert_regex "$stderr" 'is not named by a sha256 digest'
 }
 
+@test "a load that fails part-way names no blob, not even the sound ones before the fault" {
+  imgpack save bats/base:1 -o base.tar
+  mkdir x && tar -C x -xf base.tar
+  bad=$(printf 'a%.0s' {1..64})
+  echo "not what its name says" > "x/blobs/sha256/$bad"
+  (cd x && tar -cf ../bad.tar $(ls blobs/sha256/* | grep -v "$bad") "blobs/sha256/$bad" manifest.json)
+  BOXKIT_STORE=$PWD/fresh bk_run 125 imgpack load -i bad.tar
+  assert_regex "$stderr" "the entry blobs/sha256/$bad is not the blob its name and size say"
+  assert_equal "$(ls -A fresh/blobs/sha256 | wc -l)" 0
+  BOXKIT_STORE=$PWD/fresh bk_run 0 imgpack fsck --json
+  echo "$output" | jq -e '.clean and .checked.blobs == 0 and .leftovers == []' >/dev/null
+}
+
 # ---- interop with umoci and skopeo ----------------------------------------
 
 @test "interop: umoci unpacks an imgpack image to the same tree" {

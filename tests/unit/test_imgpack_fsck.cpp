@@ -321,6 +321,12 @@ TEST_CASE("fsck: an empty or half-made store is clean; a missing one or a strang
     CHECK(r.clean());
     REQUIRE(r.notes.size() == 1);
     CHECK(r.notes[0].kind == "empty");
+    // ... and oci-layout written, index.json not yet (killed in between).
+    spit(tmp.path() + "/half/oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
+    spit(tmp.path() + "/half/.index.json.tmp-" + std::to_string(dead_pid()) + "-1-00000000", "{");
+    FsckReport r2 = fsck_store(oci::Store(tmp.path() + "/half"), "", never_alive);
+    CHECK(r2.clean());
+    CHECK(r2.leftovers.size() == 1);
     ::mkdir((tmp.path() + "/stranger").c_str(), 0700);
     spit(tmp.path() + "/stranger/notes.txt", "not an image store");
     CHECK_THROWS_AS(fsck_store(oci::Store(tmp.path() + "/stranger"), ""), Error);

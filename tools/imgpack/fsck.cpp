@@ -171,15 +171,17 @@ private:
 
     // oci-layout and index.json. False when there is nothing more to check.
     bool layout() {
-        bool has_blobs = blobs_dir_ && !blob_names().empty();
+        bool has_blobs = false;
+        for (auto& n : blob_names()) has_blobs |= n.rfind(".tmp-", 0) != 0;
         bool has_layout = ::faccessat(root_.get(), "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
         bool has_index = ::faccessat(root_.get(), "index.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
-        if (!has_layout && !has_index && !has_blobs) {
-            // Empty, or a first write was interrupted before the layout was
-            // complete (Store::init makes blobs/ first): nothing is lost.
+        if (!has_index && !has_blobs) {
+            // Empty, or a first write was stopped before the layout was
+            // complete (Store::init makes blobs/, then oci-layout, then
+            // index.json; the next write finishes it): nothing is lost.
             for (auto& n : dir_names(root_.get()))
-                if (n != "blobs" && n.find(".tmp-") == std::string::npos)
-                    throw Error("check the store " + store_.root() + ": it is not an OCI image layout (no oci-layout)",
+                if (n != "blobs" && n != "oci-layout" && n.find(".tmp-") == std::string::npos)
+                    throw Error("check the store " + store_.root() + ": it is not an OCI image layout (no index.json)",
                                 "", EINVAL, "name the store's directory with --store DIR or BOXKIT_STORE");
             note("empty", store_.root(), "the store is empty: no image has been stored in it yet");
             root_temporaries();

@@ -15,6 +15,8 @@
 // nsjail-lite and cgctl. See the OCI image spec (image-layout.md,
 // manifest.md, config.md, layer.md), tar(5), openat2(2), overlayfs.
 #pragma once
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -70,6 +72,11 @@ int run_fsck(const Options& o);  // fsck.cpp: 0 clean, 1 problems found
 
 // "3.1MB", as docker prints sizes.
 std::string human_size(int64_t n);
+
+// diskfull.cpp: run a subcommand; an ENOSPC or EDQUOT error gets `hint`,
+// which names the place that filled up (the store, the layer cache, DEST).
+int with_full_disk_hint(const std::string& hint, const std::function<int()>& body);
+std::string full_disk_hint(const std::string& subcommand, const Options& o);
 
 // The runtime spec (config.json) for an image config; rootfs is read for user names.
 json runtime_spec(const json& image_config, const std::string& rootfs);

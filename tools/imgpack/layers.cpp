@@ -57,8 +57,20 @@ UnpackStats unpack_image(const oci::Store& store, const Image& img, const std::s
         for (size_t i = 0; i < img.layers.size(); ++i) total.add(apply_layer(store, img.layers[i], i, x, budget));
         return total;
     } catch (...) {
-        if (made) {
-            try { remove_tree(dest); } catch (...) {}
+        // DEST was new or empty: what is in it now is half an image. Take it
+        // out again, so a failed unpack (a full disk, a damaged layer) leaves
+        // DEST as it found it.
+        try {
+            if (made) {
+                remove_tree(dest);
+            } else if (DIR* ds = ::opendir(dest.c_str())) {
+                std::vector<std::string> names;
+                while (auto* e = ::readdir(ds))
+                    if (std::string(e->d_name) != "." && std::string(e->d_name) != "..") names.push_back(e->d_name);
+                ::closedir(ds);
+                for (auto& n : names) remove_tree(dest + "/" + n);
+            }
+        } catch (...) {
         }
         throw;
     }

@@ -144,20 +144,23 @@ int main(int argc, char** argv) {
         if (!args.command.empty())
             throw bk::Error("understand the command line: imgpack runs no command after --", "", 0, "see 'imgpack --help'");
 
-        if (unpack->parsed()) return imgpack::run_unpack(o);
-        if (layers->parsed()) return imgpack::run_layers(o);
-        if (build->parsed()) return imgpack::run_build(o);
-        if (commit->parsed()) return imgpack::run_commit(o);
-        if (inspect->parsed()) return imgpack::run_inspect(o);
-        if (config->parsed()) return imgpack::run_config(o);
-        if (ls->parsed()) return imgpack::run_ls(o);
-        if (tag->parsed()) return imgpack::run_tag(o);
-        if (rm->parsed()) return imgpack::run_rm(o);
-        if (gc->parsed()) return imgpack::run_gc(o);
-        if (save->parsed()) return imgpack::run_save(o);
-        if (load->parsed()) return imgpack::run_load(o);
-        if (bundle->parsed()) return imgpack::run_bundle(o);
-        if (fsck->parsed()) return imgpack::run_fsck(o);
-        return 125;
+        CLI::App* sub = app.get_subcommands().front();
+        return imgpack::with_full_disk_hint(imgpack::full_disk_hint(sub->get_name(), o), [&] {
+            if (unpack->parsed()) return imgpack::run_unpack(o);
+            if (layers->parsed()) return imgpack::run_layers(o);
+            if (build->parsed()) return imgpack::run_build(o);
+            if (commit->parsed()) return imgpack::run_commit(o);
+            if (inspect->parsed()) return imgpack::run_inspect(o);
+            if (config->parsed()) return imgpack::run_config(o);
+            if (ls->parsed()) return imgpack::run_ls(o);
+            if (tag->parsed()) return imgpack::run_tag(o);
+            if (rm->parsed()) return imgpack::run_rm(o);
+            if (gc->parsed()) return imgpack::run_gc(o);
+            if (save->parsed()) return imgpack::run_save(o);
+            if (load->parsed()) return imgpack::run_load(o);
+            if (bundle->parsed()) return imgpack::run_bundle(o);
+            if (fsck->parsed()) return imgpack::run_fsck(o);
+            return 125;
+        });
     });
 }

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <iostream>
+#include <list>
 #include <map>
 #include <set>
 
@@ -202,6 +203,7 @@ int run_load(const Options& o) {
     std::map<std::string, std::string> texts;    // small JSON files, by name
     std::map<std::string, oci::Descriptor> files;  // blobs stored, by name in the archive
     std::map<std::string, std::string> links;    // symlinks (old docker save shares layers this way)
+    std::list<oci::Store::BlobWriter> pending;  // verified, not yet named
     for (;;) {
         archive_entry* e;
         int rc = archive_read_next_header(ar.a, &e);
@@ -238,7 +240,9 @@ int run_load(const Options& o) {
                 continue;
             }
         }
-        auto w = store.write_blob(want, size);
+        // A list, so the writer never moves after digest(): BlobWriter's move
+        // constructor does not carry the digest over (lib/oci_store).
+        auto& w = pending.emplace_back(store.write_blob(want, size));
         const void* buf;
         size_t n;
         la_int64_t off;
@@ -248,8 +252,18 @@ int run_load(const Options& o) {
             if (r < ARCHIVE_WARN) fail("read " + name + " from");
             w.write(buf, n);
         }
-        files[name] = w.commit();
+        // Checked now, named later: like a pull, a load names no blob until
+        // every blob in the archive is whole and verified, so a load that
+        // fails (a full disk, a damaged archive) adds nothing to the store.
+        Digest got = w.digest();
+        if (int64_t(w.written()) != size || (want.valid() && got != want))
+            throw Error("load " + o.input + ": the entry " + name + " is not the blob its name and size say (its content is " +
+                            got.str() + ", " + std::to_string(w.written()) + " bytes)",
+                        "", EINVAL, "the archive is damaged; nothing was stored");
+        files[name] = oci::Descriptor{"", got, size};
     }
+    for (auto& w : pending) w.commit();
+    pending.clear();
     auto blob_text = [&](const std::string& name) -> std::string {
         if (texts.count(name)) return texts[name];
         if (files.count(name)) return store.read_blob(files[name].digest, 16 << 20);
