@@ -3,11 +3,13 @@
 // push.cpp and look.cpp.
 #include <unistd.h>
 
+#include <cerrno>
 #include <functional>
 
 #include "argv.hpp"
 #include "cli.hpp"
 #include "error.hpp"
+#include "paths.hpp"
 #include "regpull.hpp"
 
 using namespace bk;
@@ -47,6 +49,12 @@ int interruptible(const std::function<int()>& body) {
     try {
         return body();
     } catch (const Error& e) {
+        if (!cancel_signal() && (e.err() == ENOSPC || e.err() == EDQUOT) && e.hint().empty()) {
+            Error full = e;  // a full disk: say which, and that nothing was stored
+            throw full.with_hint("the image store " + paths::store() +
+                                 " is on a full filesystem (df -h shows it); nothing was stored. Free space (imgpack gc"
+                                 " removes blobs no tag reaches) or set BOXKIT_STORE to a larger one");
+        }
         if (!cancel_signal()) throw;
         bk::report(Error("finish: interrupted by signal " + std::to_string(cancel_signal()), "", 0,
                          "nothing was tagged and no temporary file stays behind"));
