@@ -61,21 +61,57 @@ none_running() {
   return 1
 }
 
-# The store as an OCI layout: every blob's name is its SHA-256, no temporary
-# files are left in it, and every tag's manifest is there.
+# The store passes `imgpack fsck`: every blob matches its name, index.json
+# and oci-layout are valid, and every tag resolves to a whole image (manifest,
+# config and layers there, each as large as its descriptor says); the layer
+# cache holds only directories. A temporary file a killed writer left is a
+# left-over, not damage: fsck lists it, gc removes it (see no_leftovers).
 store_ok() {
-  local store=$1 f
+  local store=$1
   [ -d "$store" ] || return 0
-  for f in "$store"/blobs/sha256/*; do
-    [ -e "$f" ] || continue
-    [ "$(sha256sum < "$f" | cut -d' ' -f1)" = "$(basename "$f")" ] || { echo "blob $f does not match its name" >&2; return 1; }
-  done
-  if [ -f "$store/index.json" ]; then
-    jq -e . "$store/index.json" >/dev/null || { echo "index.json is not JSON" >&2; return 1; }
-    for f in $(jq -r '.manifests[].digest' "$store/index.json"); do
-      [ -f "$store/blobs/sha256/${f#sha256:}" ] || { echo "tag points at missing $f" >&2; return 1; }
-    done
-  fi
+  BOXKIT_STORE=$store imgpack fsck -q || { echo "imgpack fsck found problems in $store" >&2; return 1; }
+}
+
+# What killed writers left, one path a line (empty when nothing).
+leftovers() {
+  BOXKIT_STORE=$1 imgpack fsck --json | jq -r '.leftovers[].subject'
+}
+
+# A killed run may leave named temporaries: a copy of index.json or
+# oci-layout (an atomic replace needs a name to rename), or a layer being
+# unpacked in the cache; never part of a blob (O_TMPFILE has no name until
+# the blob is whole). gc removes them all.
+no_leftovers() {
+  local store=$1
+  [ -d "$store" ] || return 0
+  assert_equal "$(leftovers "$store" | grep -c /blobs/)" 0
+  BOXKIT_STORE=$store imgpack gc >/dev/null
+  assert_equal "$(leftovers "$store")" ""
+}
+
+@test "faults: store_ok fails on a damaged store (a flipped byte, a missing blob, a dangling tag)" {
+  require_cmd imgpack
+  mkdir -p src; cp -a "$ROOT/." src/
+  bk_run 0 imgpack build src --tag faults/check:1
+  store_ok "$BOXKIT_STORE"
+  cp -a "$BOXKIT_STORE" pristine
+  layer=$(imgpack inspect faults/check:1 --json | jq -r '.layers[0].digest')
+  blob=$BOXKIT_STORE/blobs/sha256/${layer#sha256:}
+  printf '\x5a' | dd of="$blob" bs=1 seek=1000 conv=notrunc 2>/dev/null
+  run store_ok "$BOXKIT_STORE"
+  assert_failure
+  assert_output --partial "does not match its name"
+  rm -rf "$BOXKIT_STORE"; cp -a pristine "$BOXKIT_STORE"; rm "$blob"
+  run store_ok "$BOXKIT_STORE"
+  assert_failure
+  assert_output --partial "is missing"
+  rm -rf "$BOXKIT_STORE"; cp -a pristine "$BOXKIT_STORE"
+  imgpack rm faults/check:1 >/dev/null && imgpack gc >/dev/null
+  cp pristine/index.json "$BOXKIT_STORE/index.json"   # the tag, its image gone
+  run store_ok "$BOXKIT_STORE"
+  assert_failure
+  rm -rf "$BOXKIT_STORE"; cp -a pristine "$BOXKIT_STORE"
+  store_ok "$BOXKIT_STORE"
 }
 
 @test "faults: the fault point kills only the named tool, at the named step" {
@@ -146,6 +182,7 @@ store_ok() {
   done
   bk_run 0 imgpack build src --tag faults/app:1
   store_ok "$BOXKIT_STORE"
+  no_leftovers "$BOXKIT_STORE"
   mkdir fresh && bk_run 0 imgpack unpack faults/app:1 fresh/root
   want=$(tree_digest fresh/root)
   n=$(steps imgpack imgpack layers faults/app:1 --unpack)
@@ -164,6 +201,8 @@ store_ok() {
   done
   rm -rf out; bk_run 0 imgpack unpack faults/app:1 out
   assert_equal "$(tree_digest out)" "$want"
+  store_ok "$BOXKIT_STORE"
+  no_leftovers "$BOXKIT_STORE"
 }
 
 @test "faults: regpull killed at any step of a pull: the store stays whole, the next pull works" {
@@ -182,8 +221,9 @@ store_ok() {
     store_ok "$BOXKIT_STORE" || { registry_stop "$BATS_TEST_TMPDIR/reg"; false; }
   done
   bk_run 0 regpull --quiet "$reg/faults/pull:1"
-  store_ok "$BOXKIT_STORE"
   registry_stop "$BATS_TEST_TMPDIR/reg"
+  store_ok "$BOXKIT_STORE"
+  no_leftovers "$BOXKIT_STORE"
 }
 
 @test "faults: netfwd --mode nat killed at any step: ls clears its rules and links" {
