@@ -59,6 +59,9 @@ $(LIBBK): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
+# A recipe that fails leaves no half-made target behind.
+.DELETE_ON_ERROR:
+
 # Every tool: its own .cpp files (main.cpp among them) plus libbk.a; its unit
 # tests link its .cpp files but main.cpp. `make TOOL` builds both.
 define tool_rules

@@ -152,10 +152,19 @@ EOT
 @test "--pid: the command is pid 1 and sees only its own processes" {
   bk_run 0 nsjail-lite --pid -- /bin/sh -c 'echo $$'
   assert_output "1"
-  bk_run 0 nsjail-lite --pid --mount -- /bin/sh -c 'ls -d /proc/[0-9]* > list; wc -l < list; cat /proc/1/cmdline | tr "\0" " "'
+  bk_run 0 nsjail-lite --mount-proc -- /bin/sh -c 'ls -d /proc/[0-9]* > list; wc -l < list; cat /proc/1/cmdline | tr "\0" " "'
   assert_line --index 0 "1"   # the shell expands the glob: it is alone
   assert_line --index 1 --partial "/bin/sh -c"
   assert_equal "$(mounts_under /proc | sort -u)" "$(awk '$5 == "/proc" {print $5}' /proc/self/mountinfo | sort -u)"
+}
+
+@test "--pid --mount without --mount-proc keeps the host's /proc, as unshare does" {
+  bk_run 0 nsjail-lite --pid --mount -- /bin/sh -c 'echo $$; set -- /proc/[0-9]*; echo $#; awk "\$5 == \"/proc\"" /proc/self/mountinfo | wc -l'
+  assert_line --index 0 "1"
+  [ "${lines[1]}" -gt 1 ]     # the host's processes
+  assert_line --index 2 "$(awk '$5 == "/proc"' /proc/self/mountinfo | wc -l)"  # no /proc mounted on top
+  bk_run 0 nsjail-lite --all -- /bin/sh -c 'set -- /proc/[0-9]*; echo $#'
+  assert_output "1"           # --all includes --mount-proc: the shell is alone
 }
 
 @test "--uts: its own hostname; the host's stays" {
@@ -329,7 +338,7 @@ socket.create_connection(s.getsockname()); print("connected")'
 }
 
 @test "--init reaps 100 orphans and leaves no zombie" {
-  bk_run 0 nsjail-lite --pid --mount --init -- /bin/sh -c '
+  bk_run 0 nsjail-lite --mount-proc --init -- /bin/sh -c '
     for i in $(seq 100); do /bin/sh -c "/bin/sleep 5 &"; done
     sleep 0.5
     echo orphans: $(cat /proc/[0-9]*/stat 2>/dev/null | grep -c "(sleep)")

@@ -48,7 +48,9 @@ std::string namespace_hint(int err, int flags) {
     }
     if (err == EINVAL) {
         std::string missing = missing_kinds(flags);
-        if (!missing.empty()) return "this kernel has no " + missing + " namespaces";
+        if (!missing.empty())
+            return "this kernel has no " + missing + " namespaces (it was built without the CONFIG_*_NS option, "
+                   "see namespaces(7)); try without that option";
         return "the kernel did not accept this combination of namespaces";
     }
     return {};

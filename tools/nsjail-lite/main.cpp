@@ -19,6 +19,7 @@ const char* const k_footer = R"(Named boxes:
   nsjail-lite logs NAME [--follow]          the output of a --detach box
 
 Examples:
+  nsjail-lite --mount-proc -- ps -e            # pid 1 is ps; the host is gone
   nsjail-lite --pid --mount -- chrootify --pivot --proc ./rootfs -- /bin/ps
   nsjail-lite --user -- id                   # rootless: root inside, you outside
   nsjail-lite --all --hostname web --name web --detach -- /bin/sleep 1000
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
         app.add_flag("--net", o.net, "New network namespace: only loopback, brought up");
         app.add_flag("--user", o.user, "New user namespace (rootless): root inside is you outside");
         app.add_flag("--cgroup", o.cgroup, "New cgroup namespace: its own cgroup looks like the root");
+        app.add_flag("--mount-proc", o.mount_proc, "Mount a fresh /proc, so ps shows only the box (implies --pid --mount)");
         app.add_flag("--all", o.all, "All of the above (--user only when not root)");
         app.add_option("--hostname", o.hostname, "Set the box's hostname (implies --uts)")->type_name("NAME");
         app.add_flag("--init", o.init, "Run a tiny pid 1 that reaps orphans and forwards signals (like tini)");

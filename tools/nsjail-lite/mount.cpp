@@ -2,10 +2,12 @@
 // Copies stay joined to the originals through "shared" propagation (systemd
 // makes / shared), so a mount inside would appear on the host too. Making
 // every mount private first cuts that link both ways, as unshare(1) does.
-// With a new PID namespace too, /proc is mounted afresh, as
-// `unshare --pid --mount-proc` does: the host's /proc would show the host's
-// processes, and getpid() (1) would not match /proc/self. See
-// mount_namespaces(7), proc(5).
+// With --mount-proc, /proc is mounted afresh, as `unshare --mount-proc`
+// does: a PID namespace alone changes what getpid() says, not what ps shows,
+// because ps reads /proc, and the host's /proc lists the host's processes.
+// It is an option, as in unshare(1), because a box that changes its root
+// (chrootify --proc) mounts its own /proc there and would not use this one.
+// See mount_namespaces(7), proc(5).
 #include <sys/mount.h>
 
 #include <cerrno>
@@ -21,7 +23,7 @@ void setup_mount(const Options& o) {
     if (!o.mount) return;
     sys::mount("keep the box's mounts out of the host, and the host's new ones out of the box", "", "/", "",
                MS_REC | MS_PRIVATE);
-    if (!o.pid) return;
+    if (!o.mount_proc) return;
     try {
         sys::mount("show only the box's processes in /proc", "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
     } catch (Error& e) {

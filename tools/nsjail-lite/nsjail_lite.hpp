@@ -26,6 +26,7 @@ namespace bk::nsjail_lite {
 struct Options {
     bool pid = false, uts = false, ipc = false, mount = false, net = false, user = false, cgroup = false;
     bool all = false;
+    bool mount_proc = false;  // a fresh /proc for the new PID namespace
     std::string hostname;
     bool init = false;
     bool map_root = false;
