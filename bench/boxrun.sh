@@ -4,12 +4,20 @@
 # (imgpack bundle, the command set to /bin/true). Issue 9's targets: faster
 # than runc, and within 1.5x of crun.
 #
-# What each side does per run: boxrun is a bash script that reads the image's
-# config (imgpack + one jq), asks imgpack for the cached layers, writes the
-# box's notes, then runs cgctl -> nsjail-lite -> chrootify (a cgroup, five
-# namespaces, an overlay root with /proc and /dev) and removes the box's
-# writable layer. runc and crun read config.json, make a cgroup and the same
-# namespaces on a flat copy of the root, and delete the container at the end.
+# What each side does per run. boxrun: bash starts and reads the script,
+# sources its notes of the image (no imgpack, no jq once the image is known),
+# makes the box's notes directory (mkdir), then forks the chain and waits:
+# cgctl (a cgroup: memory, pids, cpu, cpuacct, freezer) -> nsjail-lite (pid,
+# uts, ipc, mount and net namespaces; a record of the box's name) -> chrootify
+# (a tmpfs for the writable layer) -> chrootify (an overlay of the cached
+# layer under it, /proc, a small /dev, pivot_root) -> /bin/true; then rm -rf
+# of the notes. runc and crun: read config.json, make a cgroup (every v1
+# controller) and the same five namespaces, mount /proc, /dev, /dev/pts,
+# /dev/shm, /dev/mqueue and /sys, mask and make read-only parts of /proc,
+# drop capabilities, pivot_root into the bundle's plain rootfs directory (no
+# overlay, no writable layer: that is containerd's work before runc runs),
+# keep a state directory in /run/{runc,crun}, delete it at the end. Neither
+# side is given work the other skips; what differs is listed above.
 set -euo pipefail
 BENCH_FLAGS=${BENCH_FLAGS:--N --warmup 5 --runs 40}
 ROUNDS=${ROUNDS:-3}
@@ -31,7 +39,9 @@ export PATH=$BIN:$PATH
 
 work=$(mktemp -d /tmp/boxkit-bench-boxrun.XXXXXX)
 export BOXKIT_STORE=$work/store BOXKIT_LAYERS=$work/layers BOXKIT_RUN=$work/run
-trap 'runc delete -f "bench-runc-$$" 2>/dev/null; crun delete -f "bench-crun-$$" 2>/dev/null; rm -rf "$work"' EXIT
+# (crun also makes a group in the hidden cgroup2 mount point, which delete leaves)
+trap 'runc delete -f "bench-runc-$$" 2>/dev/null; crun delete -f "bench-crun-$$" 2>/dev/null
+      rmdir "/sys/fs/cgroup/unified/bench-crun-$$" 2>/dev/null; rm -rf "$work"' EXIT
 
 # One busybox image; its layer cached; one bundle of it for runc and crun.
 mkdir -p "$work/rootfs/bin"
@@ -46,11 +56,16 @@ runc run --bundle "$work/bundle" "bench-runc-$$"
 crun run --bundle "$work/bundle" "bench-crun-$$"
 
 # The same chain of tools boxrun runs, without the script around it: how much
-# of boxrun's time is the tools', how much bash's (start-up, parsing, mkdir,
-# the supervising subshell, rm -rf of the box).
+# of boxrun's time is the tools', how much bash's (start-up, parsing, the
+# notes' mkdir and rm -rf, the supervising fork).
 lower=$(imgpack layers bench/busybox:1 --lowerdirs)
-mkdir -p "$work/box/root"
-chain="cgctl -q run -- nsjail-lite --pid --uts --ipc --mount --net -- chrootify --pivot --proc --dev --overlay $lower --upper $work/box/upper $work/box/root -- /bin/true"
+mkdir -p "$work/scratch" "$work/root"
+chain="cgctl -q run --name bench-chain-$$ -- env -u BOXKIT_QUIET \
+  nsjail-lite --pid --uts --ipc --mount --net --hostname bench --name bench-chain-$$ -- \
+  chrootify --tmpfs $work/scratch / -- \
+  chrootify --pivot --proc --dev --overlay $lower --upper $work/scratch/upper --clear-env -e PATH=/bin -e HOSTNAME=bench $work/root -- \
+  /bin/true"
+$chain
 
 bench_compare "boxrun run --rm vs runc run: an image's /bin/true in a new box (target: faster)" 1.0 \
   "boxrun run --rm" "$BOXRUN run --rm bench/busybox:1 /bin/true" \
@@ -61,3 +76,6 @@ bench_compare "boxrun run --rm vs crun run: the same (target: within 1.5x)" 1.5 
 bench_compare "the tools alone (cgctl -> nsjail-lite -> chrootify, as boxrun runs them) vs crun run (within 1.5x?)" 1.5 \
   "the chain" "$chain" \
   "crun run" "crun run --bundle $work/bundle bench-crun-$$"
+bench_compare "boxrun run --rm vs the tools alone: what the script adds" 1.0 \
+  "boxrun run --rm" "$BOXRUN run --rm bench/busybox:1 /bin/true" \
+  "the chain" "$chain"

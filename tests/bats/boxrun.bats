@@ -165,7 +165,7 @@ EOF
 
 @test "run: -e K=V and -e K (from the host) set the environment, over the image's" {
   export FROM_HOST=yes SECRET_OF_HOST=1
-  bk_run 0 "$BOXRUN" run --rm -e A=1 -e FROM_HOST --env B=2 "$IMG" sh -c 'echo $A $FROM_HOST $B; env | grep -c ^SECRET_OF_HOST || true'
+  bk_run 0 "$BOXRUN" run --rm -e A=1 -e FROM_HOST --env B=2 "$IMG" sh -c 'echo $A $FROM_HOST $B; env | grep -c -e ^SECRET_OF_HOST -e ^BOXKIT_ || true'
   assert_output "1 yes 2
 0"
   imgpack build "$W/rootfs" --tag "test/$N-env:1" --env GREETING=hi --cmd '["/bin/sh","-c","echo $GREETING"]' >/dev/null
@@ -242,6 +242,42 @@ EOF
   assert_equal "$(mounts_under "$W")" ""
 }
 
+@test "--rm keeps the writable layer in memory: writes and deletes work, nothing reaches the disk" {
+  bk_run 0 "$BOXRUN" run --rm --name "$N" "$IMG" sh -c 'echo x > /www/new; rm /www/index.html; ls /www; grep -c "^overlay / .*upperdir=$0/upper" /proc/mounts' "$W/boxrun/scratch"
+  assert_output "new
+1"
+  assert_equal "$(ls -A "$W/boxrun/scratch" "$W/boxrun/root")" "$W/boxrun/root:
+
+$W/boxrun/scratch:"
+  bk_run 0 "$BOXRUN" run --rm "$IMG" ls /www
+  assert_output "index.html"
+  # so a running --rm box cannot be committed: its layer is seen only inside it
+  bk_run 0 "$BOXRUN" run -d --rm --name "$N-live" "$IMG" sleep 1000
+  bk_run 125 "$BOXRUN" commit "$N-live" "test/$N-c:1"
+  assert_regex "$stderr" "boxrun: cannot commit the box $N-live: with --rm"
+}
+
+@test "a running --rm box is listed by ps and stopped by stop, like any other" {
+  "$BOXRUN" run --rm --init --name "$N" "$IMG" sleep 1000 >/dev/null 2>&1 3>&- &
+  local pid=$!
+  for _ in $(seq 50); do "$BOXRUN" ps | grep -q "^$N " && break; sleep 0.1; done
+  bk_run 0 "$BOXRUN" ps
+  assert_output --regexp "$N +test/$P:1 +sleep 1000 +running"
+  bk_run 0 "$BOXRUN" stop -t 1 "$N"
+  run wait "$pid"
+  assert_equal "$status" 143    # its command ended by SIGTERM
+  assert_box_gone "$N"
+}
+
+@test "relative BOXKIT_ paths work (the tools start the box elsewhere)" {
+  cd "$BATS_TEST_TMPDIR"
+  BOXKIT_BOXRUN=rel bk_run 0 "$BOXRUN" run --rm "$IMG" cat /www/index.html
+  assert_output "page-$P"
+  BOXKIT_BOXRUN=rel bk_run 0 "$BOXRUN" run --name "$N" "$IMG" sh -c 'echo kept > /kept'
+  assert [ -f "$BATS_TEST_TMPDIR/rel/boxes/$N/upper/kept" ]
+  BOXKIT_BOXRUN=rel bk_run 0 "$BOXRUN" rm "$N"
+}
+
 # ---- detached boxes: ps, logs, stop, start, kill, rm, exec ------------------------
 
 @test "run -d, ps, logs, stop, start: start after stop keeps the box's files" {
@@ -285,6 +321,8 @@ line3"
   export CALLER_ONLY=1
   bk_run 0 "$BOXRUN" exec "$N" sh -c 'echo "$HOSTNAME ${CALLER_ONLY:-unset}"'    # the box's environment
   assert_output "$N unset"
+  bk_run 0 "$BOXRUN" exec "$N" sh -c 'env | grep -c -e ^BOXKIT_STORE= -e ^BOXKIT_LAYERS= -e ^BOXKIT_BOXRUN= || true'
+  assert_output "0"      # (only BOXKIT_RUN, which nsjail-lite exec needs to find the box, gets in)
   bk_run 0 "$BOXRUN" exec "$N" sh -c 'cat; echo end' <<<"no-stdin"
   assert_output "end"
   bk_run 0 "$BOXRUN" exec -i "$N" cat <<<"with-stdin"
