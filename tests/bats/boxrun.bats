@@ -251,10 +251,21 @@ EOF
 $W/boxrun/scratch:"
   bk_run 0 "$BOXRUN" run --rm "$IMG" ls /www
   assert_output "index.html"
+  # two --rm boxes at once: each mounts its own tmpfs on the one scratch directory
+  bk_run 0 "$BOXRUN" run -d --rm --name "$N-a" "$IMG" sh -c 'echo a > /mark; exec sleep 1000'
+  bk_run 0 "$BOXRUN" run -d --rm --name "$N-b" "$IMG" sh -c 'echo b > /mark; exec sleep 1000'
+  for _ in $(seq 30); do "$BOXRUN" exec "$N-a" test -s /mark && "$BOXRUN" exec "$N-b" test -s /mark && break; sleep 0.1; done
+  bk_run 0 "$BOXRUN" exec "$N-a" cat /mark
+  assert_output "a"
+  bk_run 0 "$BOXRUN" exec "$N-b" cat /mark
+  assert_output "b"
   # so a running --rm box cannot be committed: its layer is seen only inside it
-  bk_run 0 "$BOXRUN" run -d --rm --name "$N-live" "$IMG" sleep 1000
-  bk_run 125 "$BOXRUN" commit "$N-live" "test/$N-c:1"
-  assert_regex "$stderr" "boxrun: cannot commit the box $N-live: with --rm"
+  bk_run 125 "$BOXRUN" commit "$N-a" "test/$N-c:1"
+  assert_regex "$stderr" "boxrun: cannot commit the box $N-a: with --rm"
+  bk_run 0 "$BOXRUN" stop -t 0 "$N-a" "$N-b"
+  for _ in $(seq 50); do [ -e "$W/boxrun/boxes/$N-a" ] || [ -e "$W/boxrun/boxes/$N-b" ] || break; sleep 0.1; done
+  assert_box_gone "$N-a"
+  assert_box_gone "$N-b"
 }
 
 @test "a running --rm box is listed by ps and stopped by stop, like any other" {
