@@ -39,9 +39,11 @@ export PATH=$BIN:$PATH
 
 work=$(mktemp -d /tmp/boxkit-bench-boxrun.XXXXXX)
 export BOXKIT_STORE=$work/store BOXKIT_LAYERS=$work/layers BOXKIT_RUN=$work/run
-# (crun also makes a group in the hidden cgroup2 mount point, which delete leaves)
-trap 'runc delete -f "bench-runc-$$" 2>/dev/null; crun delete -f "bench-crun-$$" 2>/dev/null
-      rmdir "/sys/fs/cgroup/unified/bench-crun-$$" 2>/dev/null; rm -rf "$work"' EXIT
+# (set +e: a step that fails must not skip the rest. crun also makes a group,
+# with a cgroup.procs file in it, in the hidden cgroup2 mount point, which
+# its delete leaves: that is a plain tmpfs directory here.)
+trap 'set +e; runc delete -f "bench-runc-$$" 2>/dev/null; crun delete -f "bench-crun-$$" 2>/dev/null
+      rm -rf "/sys/fs/cgroup/unified/bench-crun-$$" "$work"' EXIT
 
 # One busybox image; its layer cached; one bundle of it for runc and crun.
 mkdir -p "$work/rootfs/bin"
