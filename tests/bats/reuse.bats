@@ -205,3 +205,15 @@ EOF
   bk_run 125 python3 timens.py "$off_ns" nsjail-lite kill -s KILL "$NAME"
   stranger_lives
 }
+
+@test "reuse: a running box's name is not taken from another pid namespace that shares the records" {
+  require_cmd unshare
+  skip "known: lib/boxes judges a record by /proc/PID of the reader's pid namespace, where a running box's pid is absent or another process, so it looks stale and a second box takes its name; see the issue 10 hardening report"
+  nsjail-lite --name "$NAME" --pid -- /bin/sleep 987615 3>&- &
+  PIDS+=("$!")
+  P=$(box_pid "$NAME")
+  bk_run 125 unshare --pid --fork --mount-proc nsjail-lite --name "$NAME" -- /bin/true
+  assert_regex "$stderr" "cannot name the box $NAME"
+  bk_run 0 nsjail-lite ps --json
+  assert_equal "$(echo "$output" | jq -r --arg n "$NAME" '.[] | select(.name == $n) | "\(.running) \(.pid)"')" "true $P"
+}

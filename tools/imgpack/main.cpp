@@ -132,7 +132,8 @@ int main(int argc, char** argv) {
         json_flag(bundle);
 
         auto* fsck = app.add_subcommand("fsck", "Check the store: every blob against its name, every tag down to its layers");
-        fsck->footer("Exit status: 0 when the store is whole, 1 when fsck found problems (each printed), 125 when\n"
+        fsck->footer("With -q (--quiet), only problems are printed.\n"
+                     "Exit status: 0 when the store is whole, 1 when fsck found problems (each printed), 125 when\n"
                      "the store cannot be read. Left-over temporary files are listed; imgpack gc removes them.\n"
                      "fsck changes nothing. See imgpack --help and man imgpack.");
         json_flag(fsck);
