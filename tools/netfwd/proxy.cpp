@@ -37,6 +37,8 @@ std::vector<Listener> open_listeners(const std::vector<PortSpec>& ports) {
                                AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
             sys::setsockopt_int("let a restarted netfwd take the port back at once", l.fd.get(), SOL_SOCKET,
                                 SO_REUSEADDR, "SO_REUSEADDR", 1);
+            sys::setsockopt_int("send each client's bytes at once (accepted sockets inherit it: no call per connection)",
+                                l.fd.get(), IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY", 1);
         } else {
             l.fd = sys::socket("make the host's socket for " + where + ", in the host's network namespace", AF_INET,
                                SOCK_DGRAM | SOCK_NONBLOCK);
@@ -73,6 +75,7 @@ struct Direction {
     std::size_t capacity = 0;  // the pipe's size: this direction's whole buffer
     bool eof = false;          // the sender's FIN came
     bool shut = false;         // and was passed on with shutdown(SHUT_WR)
+    bool corked = false;       // the last splice out said SPLICE_F_MORE: flush before sleeping
 };
 
 struct TcpPort;
@@ -83,7 +86,6 @@ struct Conn {
     Fd client, backend;
     Direction up;    // client -> box
     Direction down;  // box -> client
-    bool connected = false;
     bool dead = false;
 };
 
@@ -140,8 +142,10 @@ public:
         if (pidfd_ >= 0) add(pidfd_, EPOLLIN, &box_h_);
         add(quit_fd, EPOLLIN, &quit_h_);
         if (first) explain("for each connection, in the box's namespace",
-                "accept4() on the host; socket() + connect(127.0.0.1:BOX_PORT); then "
-                "splice(client -> pipe -> box) and splice(box -> pipe -> client); shutdown(SHUT_WR) passes each FIN on");
+                "accept4() on the host (TCP_NODELAY comes from the listener); socket() + setsockopt(TCP_NODELAY, "
+                "TCP_CONGESTION=reno) + connect(127.0.0.1:BOX_PORT); then splice(client -> pipe -> box) and "
+                "splice(box -> pipe -> client), SPLICE_F_MORE while a full pipe says more is coming; "
+                "shutdown(SHUT_WR) passes each FIN on");
     }
 
     std::string run() {
@@ -224,6 +228,16 @@ private:
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
 
+    // The backend leg is always the box's own loopback: no queue to protect,
+    // no loss to react to. A pacing congestion control (bbr, where it is the
+    // default) arms a timer for nearly every segment and measured half as
+    // fast on loopback as reno, which sends at once; so this leg uses reno
+    // (always built in). The client's leg keeps the host's choice.
+    static void no_pacing(int fd) {
+        static constexpr char reno[] = "reno";
+        ::setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, reno, sizeof reno - 1);
+    }
+
     // Tell the peer the connection broke (RST), rather than that it ended (FIN).
     static void abort_socket(const Fd& fd) {
         if (!fd) return;
@@ -241,10 +255,10 @@ private:
             return;
         }
         auto c = std::make_unique<Conn>();
-        c->client = std::move(client);
+        c->client = std::move(client);  // TCP_NODELAY already, from the listener
         c->backend = Fd(fd);
-        nodelay(c->client.get());
         nodelay(fd);
+        no_pacing(fd);
         int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&port.backend), sizeof port.backend);
         if (rc < 0 && errno != EINPROGRESS) {
             // Refused at once: nothing listens in the box. This client alone is told.
@@ -252,11 +266,21 @@ private:
             abort_socket(c->client);
             return;
         }
+        if (!make_pipe(c->up) || !make_pipe(c->down)) {
+            int err = errno;
+            abort_socket(c->client);
+            if (out_of_fds(err)) pause_accepting(err);
+            return;
+        }
         Conn* raw = c.get();
         conns_.emplace(raw, std::move(c));
         add(raw->client.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, &raw->client_h);
         add(raw->backend.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, &raw->backend_h);
-        if (rc == 0) connected(*raw);
+        // No wait for the handshake: on the box's loopback it has usually
+        // finished when connect() returns. If not, splice() to the box says
+        // EAGAIN and the backend's EPOLLOUT edge comes once it is connected;
+        // a refusal comes back as that splice's error (ECONNREFUSED).
+        pump_both(*raw);
     }
 
     // Pipes left empty by a finished connection are kept for the next one:
@@ -276,62 +300,59 @@ private:
         return true;
     }
 
-    void connected(Conn& c) {
-        if (!make_pipe(c.up) || !make_pipe(c.down)) {
-            int err = errno;
-            if (out_of_fds(err)) pause_accepting(err);
-            kill(c, true);
-            return;
-        }
-        c.connected = true;
-        pump_both(c);
-    }
-
     void on_conn(Conn& c, bool backend_side, unsigned ev) {
         if (c.dead) return;
-        if (!c.connected) {
-            if (!backend_side) return;  // the client's bytes wait in its socket
-            int err = 0;
-            socklen_t len = sizeof err;
-            ::getsockopt(c.backend.get(), SOL_SOCKET, SO_ERROR, &err, &len);
-            if (err != 0) {
-                if (verbose()) detail(std::string("the box refused a connection: ") + errno_name(err));
-                kill(c, true);
-                return;
-            }
-            if (!(ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
-            connected(c);
-            return;
-        }
         if (ev & EPOLLERR) {
-            // A reset: pass on what can still go, then pass the reset on.
+            // A reset or a refusal: pass on what can still go, then pass the reset on.
             pump_both(c);
             if (!c.dead) kill(c, true);
             return;
         }
-        pump_both(c);
+        // Only the directions this event concerns: readable (or the peer's
+        // FIN) moves bytes away from this side, writable moves bytes to it.
+        Direction& from_here = backend_side ? c.down : c.up;
+        Direction& to_here = backend_side ? c.up : c.down;
+        int here = backend_side ? c.backend.get() : c.client.get();
+        int there = backend_side ? c.client.get() : c.backend.get();
+        // A writable edge with nothing waiting for this side means nothing:
+        // a direction's pump ends with its pipe empty only once its reader
+        // said EAGAIN, and new bytes bring their own readable edge. (Every
+        // socket is writable once when it is added, and again when the box's
+        // side has connected.)
+        bool ok = true;
+        if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) ok = pump(here, there, from_here, to_here);
+        if (ok && ((ev & EPOLLHUP) || ((ev & EPOLLOUT) && to_here.in_pipe > 0))) ok = pump(there, here, to_here, from_here);
+        finish(c, ok);
     }
 
     void pump_both(Conn& c) {
-        if (!pump(c, c.client.get(), c.backend.get(), c.up) || !pump(c, c.backend.get(), c.client.get(), c.down)) {
-            kill(c, true);
-            return;
-        }
-        if (c.up.shut && c.down.shut) kill(c, false);
+        finish(c, pump(c.client.get(), c.backend.get(), c.up, c.down) && pump(c.backend.get(), c.client.get(), c.down, c.up));
+    }
+
+    void finish(Conn& c, bool ok) {
+        if (!ok) kill(c, true);
+        else if (c.up.shut && c.down.shut) kill(c, false);
     }
 
     // Move what can move without blocking. False when the connection broke.
     // Each splice either makes progress or stops at EAGAIN, and every EAGAIN
-    // leaves an edge-triggered event armed, so nothing is ever stranded.
-    bool pump(Conn&, int from, int to, Direction& d) {
+    // leaves an edge-triggered event armed, so nothing is ever stranded. A
+    // read that fills the pipe means more is probably waiting: the splice out
+    // then says SPLICE_F_MORE (MSG_MORE), so TCP sends full segments instead
+    // of a 64 KiB chunk as a full segment plus a runt; a setsockopt
+    // (TCP_NODELAY) flushes the runt when the reads stop.
+    bool pump(int from, int to, Direction& d, const Direction& other) {
         constexpr unsigned flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
+        bool more = false;
         for (;;) {
             bool progress = false;
             if (!d.eof && d.in_pipe < d.capacity) {
-                ssize_t n = ::splice(from, nullptr, d.pipe_w.get(), nullptr, d.capacity - d.in_pipe, flags);
+                std::size_t want = d.capacity - d.in_pipe;
+                ssize_t n = ::splice(from, nullptr, d.pipe_w.get(), nullptr, want, flags);
                 if (n > 0) {
                     d.in_pipe += std::size_t(n);
                     progress = true;
+                    more = std::size_t(n) == want;
                     // A busy stream gets the bigger buffer; a short request never pays for it.
                     if (d.in_pipe * 2 >= d.capacity && d.capacity < cfg_.pipe_size) {
                         int size = ::fcntl(d.pipe_w.get(), F_SETPIPE_SZ, int(cfg_.pipe_size));
@@ -340,26 +361,37 @@ private:
                 } else if (n == 0) {
                     d.eof = true;
                     progress = true;
+                    more = false;
                 } else if (errno != EAGAIN && errno != EINTR) {
                     return false;
+                } else {
+                    more = false;
                 }
             }
             if (d.in_pipe > 0) {
-                ssize_t n = ::splice(d.pipe_r.get(), nullptr, to, nullptr, d.in_pipe, flags);
+                ssize_t n = ::splice(d.pipe_r.get(), nullptr, to, nullptr, d.in_pipe, flags | (more ? SPLICE_F_MORE : 0));
                 if (n > 0) {
                     d.in_pipe -= std::size_t(n);
                     progress = true;
+                    d.corked = more;
                 } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
                     return false;
                 }
             }
             if (d.eof && d.in_pipe == 0 && !d.shut) {
                 // Half-close: this side is done sending; the other may go on.
-                ::shutdown(to, SHUT_WR);
+                // (If the other is done too, close() sends the FIN instead.)
+                if (!other.shut) ::shutdown(to, SHUT_WR);
                 d.shut = true;
+                d.corked = false;  // the FIN pushed everything out
             }
-            if (!progress) return true;
+            if (!progress) break;
         }
+        if (d.corked) {
+            nodelay(to);  // setting TCP_NODELAY pushes what MSG_MORE held back
+            d.corked = false;
+        }
+        return true;
     }
 
     void kill(Conn& c, bool reset) {

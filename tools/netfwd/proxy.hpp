@@ -29,7 +29,8 @@ struct Listener {
 };
 
 struct ProxyConfig {
-    std::size_t pipe_size = 1 << 16;                    // each direction's buffer, at most (a pipe's default)
+    std::size_t pipe_size = 1 << 18;                    // each direction's buffer, at most (a pipe starts at 64 KiB
+                                                        // and grows to this only while that direction is busy)
     std::chrono::seconds udp_timeout{30};               // a UDP flow ends after this long idle
     std::size_t udp_max_flows = 4096;                   // per port; the oldest goes first
     std::chrono::milliseconds emfile_backoff{100};      // stop accepting this long when out of fds
