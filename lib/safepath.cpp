@@ -177,6 +177,10 @@ Fd open_in_root(int root_fd, const std::string& shown, const std::string& path, 
     return Fd(fd);
 }
 
+Fd try_open_in_root(int root_fd, const std::string& path, int flags, InRoot how) {
+    return Fd(resolve(root_fd, path, flags, 0, how));
+}
+
 Fd open_parent_in_root(int root_fd, const std::string& shown, const std::string& path, std::string& leaf) {
     std::string cleaned = clean_path(path);
     if (cleaned == "/") throw Error("use " + shown + " itself as " + path, "", EINVAL);

@@ -165,6 +165,9 @@ EOT
   assert_output "hello 1"
   bk_run 0 env FROM_HOST=1 chrootify --clear-env -e A=b "$ROOT" -- /bin/env
   assert_output "A=b"
+  # Not even boxkit's own flags leak into the box.
+  bk_run 0 env BOXKIT_QUIET=1 BOXKIT_EXPLAIN=1 chrootify --clear-env "$ROOT" -- /bin/env
+  assert_output ""
   bk_run 125 chrootify --env NOEQUALS "$ROOT" -- /bin/true
 }
 

@@ -105,3 +105,18 @@ TEST_CASE("resolve_path_in_root follows links inside and appends the missing res
     CHECK(bk::resolve_path_in_root(r.fd.get(), "/proc") == "/");
     CHECK(bk::resolve_path_in_root(r.fd.get(), "/missing/../../..") == "/");
 }
+
+TEST_CASE("try_open_in_root answers with errno instead of throwing", "[safepath]") {
+    both_resolvers([] {
+        Root r;
+        errno = 0;
+        bk::Fd missing = bk::try_open_in_root(r.fd.get(), "/etc/nothing", O_PATH);
+        CHECK_FALSE(missing);
+        CHECK(errno == ENOENT);
+        bk::Fd link = bk::try_open_in_root(r.fd.get(), "proc", O_PATH, {.no_symlinks = true});
+        CHECK_FALSE(link);
+        CHECK(errno != ENOENT);  // refused, not missing: chrootify must not mkdir here
+        CHECK(bk::try_open_in_root(r.fd.get(), "abs/hostname", O_RDONLY));  // still inside the root
+        CHECK_FALSE(bk::try_open_in_root(r.fd.get(), "etc/climb", O_RDONLY));
+    });
+}

@@ -108,15 +108,15 @@ Fd checked_dir(int root, const Options& o, const std::string& path) {
         return Error("mount on " + path + " inside " + o.new_root, "", 0,
                      path + " in the root filesystem must be a plain directory, not a symlink or a file");
     };
-    try {
-        Fd fd = open_in_root(root, o.new_root, path, O_PATH | O_NOFOLLOW, {.no_symlinks = true});
-        struct stat st {};
-        if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) return fd;
-    } catch (const Error& e) {
-        if (e.err() != ENOENT) throw refuse();
+    // An image without /proc or /dev is common: no exception for that.
+    Fd fd = try_open_in_root(root, path, O_PATH | O_NOFOLLOW, {.no_symlinks = true});
+    if (!fd) {
+        if (errno != ENOENT) throw refuse();
         sys::mkdirat("make the directory the mount needs", root, path.substr(1), 0555);
         return open_in_root(root, o.new_root, path, O_PATH | O_DIRECTORY, {.no_symlinks = true});
     }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) return fd;
     throw refuse();
 }
 
@@ -241,14 +241,9 @@ void enter_workdir(const Options& o) {
 }
 
 void set_environment(const Options& o) {
-    if (o.clear_env) {
-        // The narration flags travel on, so a chain stays narrated.
-        std::vector<std::pair<std::string, std::string>> keep;
-        for (const char* name : {"BOXKIT_EXPLAIN", "BOXKIT_VERBOSE", "BOXKIT_QUIET"})
-            if (const char* v = std::getenv(name)) keep.emplace_back(name, v);
-        ::clearenv();
-        for (auto& [k, v] : keep) ::setenv(k.c_str(), v.c_str(), 1);
-    }
+    // Empty means empty: not even boxkit's own narration flags reach the
+    // box (pass one on with -e BOXKIT_EXPLAIN=1 to narrate a chain further).
+    if (o.clear_env) ::clearenv();
     for (const auto& kv : o.env) {
         auto eq = kv.find('=');
         ::setenv(kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str(), 1);

@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
                "--env,-e", [&](const std::vector<std::string>& v) { for (auto& s : v) { chrootify::check_env(s); o.env.push_back(s); } },
                "Set an environment variable (repeatable)")
             ->type_name("K=V")->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-        app.add_flag("--clear-env", o.clear_env, "Start from an empty environment (BOXKIT_* narration flags stay)");
+        app.add_flag("--clear-env", o.clear_env, "Start from an empty environment (then add -e K=V)");
         app.add_option_function<std::string>(
                "--user,-u", [&](const std::string& s) { o.user = chrootify::parse_user(s); },
                "Run the command as this user and group (numbers)")
