@@ -390,6 +390,41 @@ socket.create_connection(s.getsockname()); print("connected")'
   assert_output --partial "pid=1"
 }
 
+@test "from a terminal, the box gets a terminal and a session of its own; the caller's is restored" {
+  require_cmd script
+  # script(1) gives us a terminal; tr drops the \r a terminal adds, sed the
+  # ^@ the box's terminal may echo when script passes on the end of its stdin.
+  bk_run 0 script -qec 'tty; stty -g; nsjail-lite --mount-proc -- /bin/sh -c "tty; cut -d\" \" -f6 /proc/self/stat; exit 7"; echo rc=$?; stty -g' /dev/null </dev/null
+  output=$(tr -d '\r\0' <<<"$output" | sed 's/\^@//g')
+  lines=(${output})
+  [[ ${lines[0]} == /dev/pts/* ]]
+  [[ ${lines[2]} == /dev/pts/* ]]
+  [ "${lines[2]}" != "${lines[0]}" ]   # a new pseudo-terminal
+  assert_equal "${lines[3]}" "1"        # its session is the box's pid 1's
+  assert_equal "${lines[4]}" "rc=7"     # the exit status passes through
+  assert_equal "${lines[5]}" "${lines[1]}"  # the caller's terminal modes are back
+  # --no-tty passes the caller's terminal through.
+  bk_run 0 script -qec 'tty; nsjail-lite --no-tty --pid -- tty' /dev/null </dev/null
+  output=$(tr -d '\r' <<<"$output")
+  lines=(${output})
+  assert_equal "${lines[0]}" "${lines[1]}"
+  # exec into a named box, from a terminal, gets a terminal of its own too.
+  bk_run 0 nsjail-lite --pid --mount --name ttybox --detach -- /bin/sleep 300
+  bk_run 0 script -qec 'tty; nsjail-lite exec ttybox -- /bin/sh -c "tty; exit 3"; echo rc=$?' /dev/null </dev/null
+  output=$(tr -d '\r\0' <<<"$output" | sed 's/\^@//g')
+  lines=(${output})
+  [[ ${lines[1]} == /dev/pts/* ]]
+  [ "${lines[1]}" != "${lines[0]}" ]
+  assert_equal "${lines[2]}" "rc=3"
+  bk_run 0 nsjail-lite kill ttybox
+}
+
+@test "from a terminal, ^C reaches the box's foreground process and nothing else" {
+  require_cmd script
+  bk_run 0 script -qec 'nsjail-lite --pid --init -- sleep 30; echo rc=$?' /dev/null < <(sleep 1; printf '\003'; sleep 1)
+  assert_output --partial "rc=130"      # sleep died of SIGINT, from the box's own terminal
+}
+
 # ---- named boxes --------------------------------------------------------
 
 @test "--detach prints the name; ps, inspect and logs show the box" {

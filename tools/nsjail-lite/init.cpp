@@ -58,6 +58,15 @@ void run_init(const Options& o, int error_fd) {
         ::signal(SIGCHLD, SIG_DFL);
         try {
             sys::prctl("die when init dies", PR_SET_PDEATHSIG, SIGKILL, "PR_SET_PDEATHSIG, SIGKILL");
+            if (o.tty_fd >= 0) {
+                // As tini does: the command is the terminal's foreground
+                // group, so ^C reaches it once, from the terminal, and init
+                // (which would forward it again) is not in that group.
+                ::setpgid(0, 0);
+                ::signal(SIGTTOU, SIG_IGN);
+                ::tcsetpgrp(o.tty_fd, ::getpgrp());
+                ::signal(SIGTTOU, SIG_DFL);
+            }
             exec_command(o);
         } catch (const Error& e) {
             if (error_fd >= 0) {

@@ -66,6 +66,11 @@ int cmd_exec(const std::string& name, std::vector<std::string> command) {
         std::string path = ns::path(pid, k.name);
         joins.push_back({&k, sys::open("hold the box's " + std::string(k.name) + " namespace", path, O_RDONLY), path});
     }
+    // From a terminal, the command gets a terminal of its own, as `docker
+    // exec -it` does (tty.cpp); opened here, from the host's /dev/ptmx.
+    Terminal term;
+    bool tty = ::isatty(0) && ::tcgetpgrp(0) == ::getpgrp() && ns::differs(pid, "pid");
+    if (tty) term = open_terminal();
     std::string proc = "/proc/" + std::to_string(pid);
     Fd root = sys::open("hold the box's root directory", proc + "/root", O_PATH | O_DIRECTORY);
     Fd cwd = sys::open("hold the box's working directory", proc + "/cwd", O_PATH | O_DIRECTORY);
@@ -115,6 +120,11 @@ int cmd_exec(const std::string& name, std::vector<std::string> command) {
             sys::prctl("die when nsjail-lite exec dies", PR_SET_PDEATHSIG, SIGKILL, "PR_SET_PDEATHSIG, SIGKILL");
             struct pollfd p {alive_pipe[0], POLLIN, 0};
             if (::poll(&p, 1, 0) > 0 && (p.revents & POLLHUP)) ::_exit(EXIT_TOOL_FAILED);
+            if (tty) {
+                term.master = Fd();
+                take_terminal(term.slave.get());
+                o.tty_fd = term.slave.get();
+            }
             exec_command(o);
         } catch (const Error& e) {
             report(e);
@@ -123,7 +133,19 @@ int cmd_exec(const std::string& name, std::vector<std::string> command) {
     }
     ::close(alive_pipe[0]);
     forward_signals_to(child);
-    int status = Child(child).wait();
+    Child box_child(child);
+    if (tty) {
+        term.slave = Fd();
+        raw_mode(term);
+        try {
+            relay(term, child);
+        } catch (...) {
+            restore_mode(term);
+            throw;
+        }
+        restore_mode(term);
+    }
+    int status = box_child.wait();
     restore_signals();
     exit_like(status);
 }

@@ -85,6 +85,8 @@ int main(int argc, char** argv) {
         app.add_option("--name", o.name, "Record the box under NAME, for ps/exec/stop/kill/inspect/logs")
             ->type_name("NAME");
         app.add_flag("-d,--detach", o.detach, "Start in the background, print the name, log output to the run dir");
+        app.add_flag("--no-tty", o.no_tty,
+                     "From a terminal, pass it through instead of giving the box a terminal and session of its own");
 
         app.fallthrough();
         app.require_subcommand(0, 1);

@@ -14,11 +14,13 @@
 // stop, kill, inspect, logs) for named boxes.
 #pragma once
 #include <sys/types.h>
+#include <termios.h>
 
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "fd.hpp"
 #include "userns.hpp"
 
 namespace bk::nsjail_lite {
@@ -35,6 +37,7 @@ struct Options {
     std::vector<int> keep_fds;
     std::string name;
     bool detach = false;
+    bool no_tty = false;                   // --no-tty: pass the caller's terminal through
     std::vector<std::string> command;
 
     // Filled in by validate():
@@ -43,6 +46,10 @@ struct Options {
     // switched to it only at the exec, so --explain still narrates every
     // step on the terminal.
     int log_fd = -1;
+    // With a terminal of its own (tty.cpp): the box's end of it, which
+    // becomes its stdin, stdout and stderr at the exec.
+    int tty_fd = -1;
+    int tty_master = -1;                   // nsjail-lite's end, closed in the box
 
     // CLONE_NEW* flags for the namespaces asked for.
     int clone_flags() const;
@@ -81,6 +88,19 @@ void setup_net(const Options& o);
 std::string namespace_hint(int err, int flags);
 // Names of the namespaces in `flags` missing from this kernel ("" if none).
 std::string missing_kinds(int flags);
+
+// tty.cpp: a terminal of the box's own, when run from a terminal.
+struct Terminal {
+    Fd master, slave;
+    struct termios saved {};
+    bool raw = false;
+};
+bool wants_terminal(const Options& o);
+Terminal open_terminal();                 // in nsjail-lite, before the clone
+void take_terminal(int slave);            // in the box: setsid, TIOCSCTTY
+void raw_mode(Terminal& t);               // the caller's terminal, while the box runs
+void restore_mode(Terminal& t);
+void relay(Terminal& t, pid_t pid);       // copy both ways until pid ends
 
 // ---- named boxes: join.cpp and commands.cpp ----------------------------------
 

@@ -101,6 +101,10 @@ boxes::Box new_record(const Options& o) {
         struct pollfd p {go_read, POLLIN, 0};
         if (::poll(&p, 1, 0) > 0 && (p.revents & POLLHUP)) ::_exit(EXIT_TOOL_FAILED);
         ::close(go_read);
+        if (o.tty_fd >= 0) {
+            ::close(o.tty_master);
+            take_terminal(o.tty_fd);
+        }
     } catch (const Error& e) {
         die_in_child(e, error_fd);
     }
@@ -108,7 +112,7 @@ boxes::Box new_record(const Options& o) {
 }
 
 // Clone the box, map its ids, record it, wait for it. Returns the wait status.
-int supervise(const Options& o, int& error_fd, bool reserved) {
+int supervise(const Options& o, int& error_fd, bool reserved, Terminal* term = nullptr) {
     std::optional<boxes::Box> record;
     if (!o.name.empty()) {
         record = new_record(o);
@@ -131,6 +135,7 @@ int supervise(const Options& o, int& error_fd, bool reserved) {
     }
     if (pid == 0) child_main(o, go[0], go[1], error_fd);
     ::close(go[0]);
+    if (term) term->slave = Fd();  // the box holds its end now
     Child child(pid);  // killed if anything below throws
     // From now on a signal for us is the box's (a signal that came before
     // this killed us, and the child, waiting for "go", saw the pipe close).
@@ -163,6 +168,16 @@ int supervise(const Options& o, int& error_fd, bool reserved) {
     // A detached supervisor lets go of the terminal (or a caller's pipes) now.
     if (o.log_fd >= 0 && (::dup2(o.log_fd, 1) < 0 || ::dup2(o.log_fd, 2) < 0))
         throw_errno("send the supervisor's output to the log", "dup2()");
+    if (term) {
+        raw_mode(*term);
+        try {
+            relay(*term, pid);
+        } catch (...) {
+            restore_mode(*term);
+            throw;
+        }
+        restore_mode(*term);
+    }
     int status = child.wait();
     restore_signals();
     forget(pid);
@@ -243,7 +258,16 @@ bool Options::needs_child() const {
 int run(Options& o) {
     if (o.detach) return run_detached(o);
     int no_fd = -1;
-    if (o.needs_child()) exit_like(supervise(o, no_fd, false));
+    if (o.needs_child()) {
+        Terminal term;
+        bool tty = wants_terminal(o);
+        if (tty) {
+            term = open_terminal();
+            o.tty_fd = term.slave.get();
+            o.tty_master = term.master.get();
+        }
+        exit_like(supervise(o, no_fd, false, tty ? &term : nullptr));
+    }
     // No child needed: become the box ourselves, then exec.
     int flags = o.clone_flags();
     if (flags) {
@@ -273,7 +297,12 @@ void enter_box(const Options& o, int error_fd) {
     }
 }
 
-void exec_command(const Options& o) { bk::exec_command(o.command, o.keep_fds, o.log_fd); }
+void exec_command(const Options& o) {
+    if (o.tty_fd >= 0) {  // the box's own terminal is all of its stdin, stdout and stderr
+        if (::dup2(o.tty_fd, 0) < 0) throw_errno("give the command its terminal as stdin", "dup2()");
+    }
+    bk::exec_command(o.command, o.keep_fds, o.tty_fd >= 0 ? o.tty_fd : o.log_fd);
+}
 
 void validate(Options& o) {
     if (o.all) {
