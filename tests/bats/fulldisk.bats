@@ -162,3 +162,32 @@ says_enospc() { # PLACE-REGEX
     umount "$PWD/small"
   done
 }
+
+@test "fulldisk: out of inodes while tagging: ENOSPC, 125, the tags as they were; gc takes back what was named" {
+  # Blocks to spare, inodes not: with a few more inodes each round, the
+  # build runs out first at a blob, then at index.json's temporary copy,
+  # then fits. Tags must stay as they were, with no temporary file; blobs
+  # named before the tag failed reach no tag, and gc takes them back.
+  local n tagging=0
+  for n in 9 10 11 12 13 14 15; do
+    mount -t tmpfs -o size=64m,nr_inodes=$n,mode=0700 boxkit-fulldisk "$PWD/small"
+    if ! BOXKIT_STORE=$PWD/small/store imgpack build "$ROOT" --tag full/before:1 >/dev/null 2>&1; then
+      umount "$PWD/small"; continue     # not even the first image fits
+    fi
+    rm -rf small/store; small_store
+    cp -a "$ROOT" other; echo other > other/etc/other
+    run --separate-stderr imgpack build other --tag full/other:1
+    rm -rf other
+    if [ "$status" -eq 0 ]; then umount "$PWD/small"; break; fi
+    assert_equal "$status" 125
+    says_enospc "the image store"
+    [[ $stderr == *"index.json"* ]] && tagging=1
+    bk_run 0 imgpack fsck --json
+    echo "$output" | jq -e '.clean and .leftovers == [] and .checked.tags == 1' >/dev/null
+    assert_equal "$(imgpack ls --json | jq -r '[.[].reference] | join(",")')" "docker.io/full/before:1"
+    bk_run 0 imgpack gc
+    assert_equal "$(tree_digest "$BOXKIT_STORE")" "$BEFORE"
+    umount "$PWD/small"
+  done
+  assert_equal "$tagging" 1   # one round ran out while writing index.json
+}
