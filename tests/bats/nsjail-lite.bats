@@ -463,6 +463,13 @@ socket.create_connection(s.getsockname()); print("connected")'
   bk_run 127 nsjail-lite exec j1 -- /no/such
   bk_run 125 nsjail-lite exec nosuchbox -- /bin/true
   assert_regex "$stderr" "cannot find a running box named nosuchbox"
+  # The caller's environment, or only -e's (docker exec -e)
+  CALLER=1 bk_run 0 nsjail-lite exec -e A=b j1 -- /bin/sh -c 'echo "$CALLER $A"'
+  assert_output "1 b"
+  CALLER=1 bk_run 0 nsjail-lite exec --clear-env -e A=b j1 -- /bin/env
+  assert_output "A=b"          # not even BOXKIT_RUN, which found the box
+  bk_run 125 nsjail-lite exec -e NOEQUALS j1 -- /bin/true
+  assert_regex "$stderr" "hint: -e takes NAME=VALUE"
 }
 
 @test "two boxes cannot share a name; a stale record does not block one" {

@@ -41,9 +41,13 @@ std::pair<uid_t, gid_t> box_ids(pid_t pid) {
 
 } // namespace
 
-int cmd_exec(const std::string& name, std::vector<std::string> command) {
+int cmd_exec(const std::string& name, std::vector<std::string> command, bool clear_env,
+             const std::vector<std::string>& env) {
     if (command.empty())
         throw Error("run nothing in box " + name, "", 0, "give the command: nsjail-lite exec " + name + " -- /bin/sh");
+    for (auto& kv : env)
+        if (kv.find('=') == std::string::npos || kv[0] == '=')
+            throw Error("set " + quote(kv) + " in the box", "", 0, "-e takes NAME=VALUE");
     boxes::Box box = boxes::find_running(name);
     pid_t pid = box.pid;
     // A pidfd cannot come to mean another process: check the start time once
@@ -104,6 +108,12 @@ int cmd_exec(const std::string& name, std::vector<std::string> command) {
         }
         sys::setresgid("take the box's group id", ids.second);
         sys::setresuid("take the box's user id", ids.first);
+    }
+    // The environment last: until here our own BOXKIT_RUN found the box.
+    if (clear_env) ::clearenv();
+    for (auto& kv : env) {
+        auto eq = kv.find('=');
+        ::setenv(kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str(), 1);
     }
     Options o;
     o.command = std::move(command);

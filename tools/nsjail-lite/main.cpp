@@ -12,7 +12,8 @@ namespace {
 
 const char* const k_footer = R"(Named boxes:
   nsjail-lite ps [--all] [--json]           list boxes (--all: stale records too)
-  nsjail-lite exec NAME [--] COMMAND        run COMMAND inside a running box (docker exec)
+  nsjail-lite exec NAME [--] COMMAND        run COMMAND inside a running box (docker exec;
+                                            -e K=V and --clear-env before NAME)
   nsjail-lite stop NAME [--time 10]         SIGTERM, then SIGKILL after the grace time
   nsjail-lite kill NAME [--signal SIG]      send a signal (default KILL)
   nsjail-lite inspect NAME [--json]         its record: pid, namespaces, command
@@ -98,6 +99,10 @@ int main(int argc, char** argv) {
         ps->add_flag("--json", json, "One JSON array on stdout");
         auto* exec = app.add_subcommand("exec", "Run a command inside a running box (docker exec)");
         exec->add_option("NAME", name, "The box")->required();
+        bool exec_clear_env = false;
+        std::vector<std::string> exec_env;
+        exec->add_flag("--clear-env", exec_clear_env, "Start the command from an empty environment");
+        exec->add_option("-e,--env", exec_env, "Set a variable for the command (repeatable)")->type_name("K=V");
         auto* stop = app.add_subcommand("stop", "Stop a box: SIGTERM, then SIGKILL after the grace time");
         stop->add_option("NAME", name, "The box")->required();
         stop->add_option("-t,--time", grace, "Seconds to wait before SIGKILL (default 10)")->check(CLI::Range(0.0, 86400.0));
@@ -117,7 +122,7 @@ int main(int argc, char** argv) {
                 throw bk::Error(std::string("use -- with ") + sub, "", 0, std::string("'nsjail-lite ") + sub + "' runs no command");
         };
         if (*ps) return no_command("ps"), nsjail_lite::cmd_ps(all, json);
-        if (*exec) return nsjail_lite::cmd_exec(name, args.command);
+        if (*exec) return nsjail_lite::cmd_exec(name, args.command, exec_clear_env, exec_env);
         if (*stop) return no_command("stop"), nsjail_lite::cmd_stop(name, grace);
         if (*kill) return no_command("kill"), nsjail_lite::cmd_kill(name, signal);
         if (*inspect) return no_command("inspect"), nsjail_lite::cmd_inspect(name, json);

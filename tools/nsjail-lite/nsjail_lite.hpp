@@ -104,7 +104,10 @@ void relay(Terminal& t, pid_t pid);       // copy both ways until pid ends
 
 // ---- named boxes: join.cpp and commands.cpp ----------------------------------
 
-int cmd_exec(const std::string& name, std::vector<std::string> command);
+// exec: with clear_env the command starts from an empty environment; env
+// ("K=V") is added either way, as docker exec's -e.
+int cmd_exec(const std::string& name, std::vector<std::string> command, bool clear_env = false,
+             const std::vector<std::string>& env = {});
 int cmd_ps(bool all, bool json);
 int cmd_inspect(const std::string& name, bool json);
 int cmd_logs(const std::string& name, bool follow);
