@@ -108,17 +108,42 @@ std::optional<unsigned long long> parse_start_time(const std::string& line) {
     }
 }
 
+namespace {
+// /proc/PID/stat gives a start time as the READER's time namespace sees the
+// boot clock (time_namespaces(7)): a reader whose boottime offset is set
+// would record, or check, another number. Taking our own offset away gives
+// the host's clock, the same for every reader. 0 without time namespaces.
+long long boottime_offset_ticks() {
+    static const long long ticks = [] {
+        std::istringstream in(read_text("/proc/self/timens_offsets"));
+        std::string clock;
+        long long secs = 0, nsecs = 0;
+        long hz = ::sysconf(_SC_CLK_TCK);
+        while (in >> clock >> secs >> nsecs)
+            if (clock == "boottime") return secs * hz + nsecs / (1000000000LL / hz);
+        return 0LL;
+    }();
+    return ticks;
+}
+
+std::optional<unsigned long long> host_start_time(const std::string& stat) {
+    auto t = parse_start_time(stat);
+    if (!t) return std::nullopt;
+    return (unsigned long long)((long long)*t - boottime_offset_ticks());
+}
+} // namespace
+
 std::optional<unsigned long long> process_start_time(pid_t pid) {
     if (pid <= 0) return std::nullopt;
     std::string text = read_text("/proc/" + std::to_string(pid) + "/stat");
     if (text.empty()) return std::nullopt;
-    return parse_start_time(text);
+    return host_start_time(text);
 }
 
 bool running(pid_t pid, unsigned long long start_time) {
     if (pid <= 0) return false;
     std::string text = read_text("/proc/" + std::to_string(pid) + "/stat");
-    auto now = parse_start_time(text);
+    auto now = host_start_time(text);
     if (!now || *now != start_time) return false;
     // A zombie has ended: its new parent just has not reaped it yet (after a
     // supervisor killed with SIGKILL, that can take a while). Field 3 is the state.

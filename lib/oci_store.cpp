@@ -232,7 +232,7 @@ Store::BlobWriter::BlobWriter(const Store& s, Digest expected, int64_t expected_
 Store::BlobWriter::BlobWriter(BlobWriter&& o) noexcept
     : store_(o.store_), expected_(std::move(o.expected_)), expected_size_(o.expected_size_), fd_(std::move(o.fd_)),
       dir_(std::move(o.dir_)), tmp_name_(std::exchange(o.tmp_name_, {})), hash_(std::move(o.hash_)),
-      hold_(std::move(o.hold_)) {}
+      final_(std::move(o.final_)), hold_(std::move(o.hold_)) {}
 
 Store::BlobWriter::~BlobWriter() { discard(); }
 

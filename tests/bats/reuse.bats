@@ -177,7 +177,6 @@ EOF
 @test "reuse: a reader in a time namespace whose boottime is set back to the box's start does not take the stranger for it" {
   require_cmd python3
   [ -e /proc/self/timens_offsets ] || skip "needs time namespaces (Linux 5.6)"
-  skip "known: lib/boxes compares start times read through the reader's time namespace (/proc/PID/stat adds its boottime offset), so this reader takes the stranger for the box; see the issue 10 hardening report"
   stale_box "$NAME"
   take_pid "$P"
   STRANGER_START=$(start_time_of "$STRANGER")

@@ -217,3 +217,16 @@ TEST_CASE_METHOD(Fixture, "store: digest() checks a streamed blob without naming
     w.commit();
     CHECK(store.has_blob(want));
 }
+
+TEST_CASE_METHOD(Fixture, "store: a writer moved after digest() still commits (its digest moves with it)") {
+    std::string data = "moved bytes";
+    bk::Digest want = bk::sha256_of(data);
+    auto w = store.write_blob(want, int64_t(data.size()));
+    w.write(data);
+    CHECK(w.digest() == want);
+    std::vector<bk::oci::Store::BlobWriter> held;
+    held.push_back(std::move(w));  // as a pull or a load keeps its writers
+    CHECK(held.back().digest() == want);
+    held.back().commit();
+    CHECK(store.has_blob(want));
+}
