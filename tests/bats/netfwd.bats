@@ -407,6 +407,33 @@ EOF
   assert_output "echo:q"
 }
 
+@test "proxy: an IPv6 host address, [::1]:PORT:BOX_PORT, tcp and udp, beside IPv4 on the same port" {
+  require_cmd python3
+  require_cmd socat
+  ip -6 addr show dev lo 2>/dev/null | grep -q '::1/128' || skip "the host's loopback has no ::1 (IPv6 is off)"
+  mkdir www; echo "over six" > www/index.html
+  start_box sh -c "busybox httpd -f -p 127.0.0.1:80 -h $PWD/www & exec python3 $BATS_FILE_TMPDIR/udp_echo.py 53"
+  wait_listen "$BOXPID" 80; wait_listen "$BOXPID" 53 udp
+  pgrep -f "httpd -f -p 127.0.0.1:80 -h $PWD/www" >> "$BATS_TEST_TMPDIR/pids"
+  p=$(free_port)
+  # nat mode's DNAT rule is IPv4: refused before anything is made.
+  bk_run 125 netfwd publish "[::1]:$p:80" --pid "$BOXPID" --mode nat
+  assert_regex "$stderr" "^netfwd: cannot publish \\[::1\\]:$p:80/tcp with --mode nat"$'\n'"netfwd: hint: .*--mode proxy"
+  assert_equal "$(ss -Htuan "sport = :$p")" ""
+  # The same port number on ::1 and on 127.0.0.1: IPV6_V6ONLY keeps them apart.
+  publish "[::1]:$p:80" "$p:80" "[::1]:$p:53/udp" --pid "$BOXPID"
+  assert_equal "$(ss -Htln "sport = :$p" | awk '{print $4}' | sort | tr '\n' ' ')" "127.0.0.1:$p [::1]:$p "
+  bk_run 0 curl -sS --max-time 5 "http://[::1]:$p/"
+  assert_output "over six"
+  bk_run 0 curl -sS --max-time 5 "http://127.0.0.1:$p/"
+  assert_output "over six"
+  bk_run 0 sh -c "echo six | socat -t 2 - UDP6:[::1]:$p"
+  assert_output "echo:six"
+  bk_run 0 netfwd ls
+  assert_output --partial "[::1]:$p:80/tcp"
+  assert_output --partial "[::1]:$p:53/udp"
+}
+
 @test "proxy: when the box's pid 1 exits, netfwd exits and its record goes" {
   start_box sleep 60
   port=$(free_port)

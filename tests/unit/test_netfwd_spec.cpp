@@ -24,10 +24,27 @@ TEST_CASE("port spec: an address and a protocol") {
     CHECK(parse_port_spec("8080:80/udp").proto == Proto::Udp);
 }
 
+TEST_CASE("port spec: an IPv6 host address goes in brackets") {
+    PortSpec p = parse_port_spec("[::1]:8080:80");
+    REQUIRE(p.host_ip6.has_value());
+    CHECK((*p.host_ip6)[15] == 1);
+    CHECK(p.host_port == 8080);
+    CHECK(p.box_port == 80);
+    CHECK(p.host_str() == "::1");
+    CHECK(p.str() == "[::1]:8080:80/tcp");
+    CHECK(parse_port_spec("[::]:5353:53/udp").str() == "[::]:5353:53/udp");
+    // The canonical form is inet_ntop's: lower case, zeros folded.
+    CHECK(parse_port_spec("[FD00:0:0::0:1]:1:2").str() == "[fd00::1]:1:2/tcp");
+    CHECK_FALSE(parse_port_spec("127.0.0.1:8080:80").host_ip6.has_value());
+}
+
 TEST_CASE("port spec: bad ones are refused with the form in the hint") {
     for (const char* bad : {"", "8080", ":80", "8080:", "0:80", "8080:0", "65536:80", "8080:70000", "-1:80",
                             "8080:80/sctp", "8080:80/", "a:80", "8080:b", "1.2.3:8080:80", "1.2.3.4.5:8080:80",
-                            "256.0.0.1:8080:80", "01.2.3.4:8080:80", "[::1]:8080:80", "::1:8080:80",
+                            "256.0.0.1:8080:80", "01.2.3.4:8080:80", "::1:8080:80", "[::1]8080:80", "[::1:8080:80",
+                            "[::1]:8080", "[::1]:8080:80:90", "[]:8080:80", "[::g]:8080:80", "[fe80::1%lo]:8080:80",
+                            "[localhost]:8080:80", "[1.2.3.4]:8080:80", "[::ffff:127.0.0.1]:8080:80", "[[::1]]:8080:80",
+                            "::1]:8080:80", "1.2.3.4:[8080]:80",
                             "1.2.3.4:8080:80:90", " 8080:80", "8080 :80", "+8080:80", "8080:80/TCP",
                             "99999999999999999999:80"}) {
         INFO(bad);
@@ -49,6 +66,13 @@ TEST_CASE("port spec: two specs on one host socket clash") {
     CHECK(find_clash({p("127.0.0.1:8080:80"), p("127.0.0.2:8080:81")}) == std::nullopt);
     CHECK(find_clash({p("8080:80"), p("8080:81")}).has_value());
     CHECK(find_clash({p("0.0.0.0:8080:80"), p("127.0.0.1:8080:81")}).has_value());
+    // IPv6 sockets are IPV6_V6ONLY: the families never clash with each other.
+    CHECK(find_clash({p("[::1]:8080:80"), p("127.0.0.1:8080:80")}) == std::nullopt);
+    CHECK(find_clash({p("[::]:8080:80"), p("0.0.0.0:8080:80")}) == std::nullopt);
+    CHECK(find_clash({p("[::1]:8080:80"), p("[::1]:8080:81")}).has_value());
+    CHECK(find_clash({p("[::]:8080:80"), p("[::1]:8080:81")}).has_value());
+    CHECK(find_clash({p("[::1]:8080:80"), p("[::2]:8080:81")}) == std::nullopt);
+    CHECK(find_clash({p("[::1]:8080:80"), p("[::1]:8080:80/udp")}) == std::nullopt);
 }
 
 TEST_CASE("cidr: parse, mask, contains, overlaps") {

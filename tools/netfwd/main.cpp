@@ -13,6 +13,7 @@ namespace {
 const char* const k_footer = R"(Ports are [HOST_IP:]HOST_PORT:BOX_PORT[/tcp|/udp]. HOST_IP defaults to
 127.0.0.1: only this host can connect. Nothing listens on every interface
 unless you ask with 0.0.0.0 (docker's -p 8080:80 means 0.0.0.0, a well-known surprise).
+An IPv6 HOST_IP goes in brackets, [::1]:8080:80 (proxy mode; [::] is every IPv6 address).
 
 Examples:
   nsjail-lite --net --name web --detach -- busybox httpd -f -p 80 -h ./www
@@ -51,7 +52,8 @@ int main(int argc, char** argv) {
         auto* pub = app.add_subcommand("publish", "Publish host ports into a box (runs until stopped)");
         pub->add_option_function<std::vector<std::string>>(
                "SPEC", [&](const std::vector<std::string>& v) { for (auto& s : v) po.ports.push_back(netfwd::parse_port_spec(s)); },
-               "[HOST_IP:]HOST_PORT:BOX_PORT[/tcp|/udp]; HOST_IP defaults to 127.0.0.1, never every interface unless you say 0.0.0.0")
+               "[HOST_IP:]HOST_PORT:BOX_PORT[/tcp|/udp]; HOST_IP defaults to 127.0.0.1, never every interface unless you say 0.0.0.0; "
+               "IPv6 in brackets: [::1]:8080:80")
             ->required()->type_name("SPEC...");
         add_target(pub, po.target, true);
         pub->add_option("--mode", mode, "proxy: relay in user space, reaches the box's loopback (default); "

@@ -26,30 +26,68 @@ namespace bk::netfwd {
 
 using Clock = std::chrono::steady_clock;
 
+namespace {
+
+// A host-side socket address, IPv4 or IPv6.
+struct HostAddr {
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    std::string shown;
+};
+
+HostAddr host_addr(const PortSpec& p) {
+    HostAddr h;
+    if (p.host_ip6) {
+        auto* a = reinterpret_cast<sockaddr_in6*>(&h.ss);
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(p.host_port);
+        std::memcpy(&a->sin6_addr, p.host_ip6->data(), 16);
+        h.len = sizeof *a;
+        h.shown = "[" + p.host_str() + "]:" + std::to_string(p.host_port);
+    } else {
+        auto* a = reinterpret_cast<sockaddr_in*>(&h.ss);
+        *a = sys::ipv4_sockaddr(p.host_ip, p.host_port);
+        h.len = sizeof *a;
+        h.shown = sys::sockaddr_string(*a);
+    }
+    return h;
+}
+
+} // namespace
+
 std::vector<Listener> open_listeners(const std::vector<PortSpec>& ports) {
     std::vector<Listener> out;
     for (const auto& p : ports) {
         Listener l{p, {}};
-        sockaddr_in addr = sys::ipv4_sockaddr(p.host_ip, p.host_port);
-        std::string where = sys::sockaddr_string(addr) + "/" + proto_str(p.proto);
+        HostAddr addr = host_addr(p);
+        int family = p.host_ip6 ? AF_INET6 : AF_INET;
+        std::string where = addr.shown + "/" + proto_str(p.proto);
         if (p.proto == Proto::Tcp) {
             l.fd = sys::socket("make the host's listening socket for " + where + ", in the host's network namespace",
-                               AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+                               family, SOCK_STREAM | SOCK_NONBLOCK);
             sys::setsockopt_int("let a restarted netfwd take the port back at once", l.fd.get(), SOL_SOCKET,
                                 SO_REUSEADDR, "SO_REUSEADDR", 1);
             sys::setsockopt_int("send each client's bytes at once (accepted sockets inherit it: no call per connection)",
                                 l.fd.get(), IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY", 1);
         } else {
-            l.fd = sys::socket("make the host's socket for " + where + ", in the host's network namespace", AF_INET,
+            l.fd = sys::socket("make the host's socket for " + where + ", in the host's network namespace", family,
                                SOCK_DGRAM | SOCK_NONBLOCK);
         }
+        if (p.host_ip6)
+            sys::setsockopt_int("listen on IPv6 only: [::] must not take the IPv4 port too (a 0.0.0.0 spec does that)",
+                                l.fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY", 1);
         try {
-            sys::bind("take the host port " + where, l.fd.get(), addr);
+            // lib/net's bind() takes IPv4 only; the same narration, for either family.
+            std::string call = "bind(" + std::to_string(l.fd.get()) + ", " + addr.shown + ")";
+            explain("take the host port " + where, call);
+            if (::bind(l.fd.get(), reinterpret_cast<const sockaddr*>(&addr.ss), addr.len) < 0)
+                throw_errno("take the host port " + where, call);
         } catch (Error& e) {
             if (e.err() == EADDRINUSE)
                 e.with_hint("something on the host already listens there (see 'ss -ltnup'); pick another HOST_PORT");
             else if (e.err() == EADDRNOTAVAIL)
-                e.with_hint(ipv4_str(p.host_ip) + " is not an address of this host (see 'ip addr'); 127.0.0.1 always is");
+                e.with_hint(p.host_str() + " is not an address of this host (see 'ip addr'); " +
+                            (p.host_ip6 ? "::1 always is, unless IPv6 is off" : "127.0.0.1 always is"));
             throw;
         }
         if (p.proto == Proto::Tcp) sys::listen("accept connections for " + where, l.fd.get(), SOMAXCONN);
@@ -100,17 +138,18 @@ struct UdpPort;
 struct Flow {
     Handle h{Kind::Flow, this};
     Fd backend;
-    sockaddr_in client{};
+    sockaddr_storage client{};  // IPv4 or IPv6, as the host port is
+    socklen_t client_len = 0;
     UdpPort* port = nullptr;
     Clock::time_point last;
-    std::uint64_t key = 0;
+    std::string key;
 };
 
 struct UdpPort {
     Listener* listener;
     Handle h{Kind::UdpListen, this};
     sockaddr_in backend;
-    std::unordered_map<std::uint64_t, std::unique_ptr<Flow>> flows;
+    std::unordered_map<std::string, std::unique_ptr<Flow>> flows;
 };
 
 bool out_of_fds(int err) { return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM; }
@@ -142,10 +181,9 @@ public:
         if (pidfd_ >= 0) add(pidfd_, EPOLLIN, &box_h_);
         add(quit_fd, EPOLLIN, &quit_h_);
         if (first) explain("for each connection, in the box's namespace",
-                "accept4() on the host (TCP_NODELAY comes from the listener); socket() + setsockopt(TCP_NODELAY, "
-                "TCP_CONGESTION=reno) + connect(127.0.0.1:BOX_PORT); then splice(client -> pipe -> box) and "
-                "splice(box -> pipe -> client), SPLICE_F_MORE while a full pipe says more is coming; "
-                "shutdown(SHUT_WR) passes each FIN on");
+                "accept4() on the host; socket() + setsockopt(TCP_NODELAY, TCP_CONGESTION reno) + "
+                "connect(127.0.0.1:BOX_PORT); then splice(client -> pipe -> box) and splice(box -> pipe -> client), "
+                "with SPLICE_F_MORE while more is coming; shutdown(SHUT_WR) passes each FIN on");
     }
 
     std::string run() {
@@ -443,8 +481,19 @@ private:
 
     // ---- UDP ---------------------------------------------------------------
 
-    static std::uint64_t flow_key(const sockaddr_in& a) {
-        return (std::uint64_t(a.sin_addr.s_addr) << 16) | a.sin_port;
+    // A client is its address and port: the bytes that name them.
+    static std::string flow_key(const sockaddr_storage& a, socklen_t len) {
+        if (a.ss_family == AF_INET6) {
+            auto& v6 = reinterpret_cast<const sockaddr_in6&>(a);
+            return std::string(reinterpret_cast<const char*>(&v6.sin6_addr), 16) +
+                   std::string(reinterpret_cast<const char*>(&v6.sin6_port), 2);
+        }
+        if (a.ss_family == AF_INET && len >= socklen_t(sizeof(sockaddr_in))) {
+            auto& v4 = reinterpret_cast<const sockaddr_in&>(a);
+            return std::string(reinterpret_cast<const char*>(&v4.sin_addr), 4) +
+                   std::string(reinterpret_cast<const char*>(&v4.sin_port), 2);
+        }
+        return std::string(reinterpret_cast<const char*>(&a), std::size_t(len));
     }
 
     // The flow leaves its port's table now; the object lives until the end
@@ -457,8 +506,8 @@ private:
         f.port->flows.erase(it);
     }
 
-    Flow* flow_for(UdpPort& u, const sockaddr_in& client) {
-        auto key = flow_key(client);
+    Flow* flow_for(UdpPort& u, const sockaddr_storage& client, socklen_t client_len) {
+        auto key = flow_key(client, client_len);
         if (auto it = u.flows.find(key); it != u.flows.end()) return it->second.get();
         if (u.flows.size() >= cfg_.udp_max_flows) {
             Flow* oldest = nullptr;
@@ -471,6 +520,7 @@ private:
         auto f = std::make_unique<Flow>();
         f->backend = Fd(fd);
         f->client = client;
+        f->client_len = client_len;
         f->port = &u;
         f->key = key;
         f->last = Clock::now();
@@ -487,11 +537,11 @@ private:
 
     void udp_from_clients(UdpPort& u) {
         for (int i = 0; i < 64; ++i) {
-            sockaddr_in client{};
+            sockaddr_storage client{};
             socklen_t len = sizeof client;
             ssize_t n = ::recvfrom(u.listener->fd.get(), buf_, sizeof buf_, 0, reinterpret_cast<sockaddr*>(&client), &len);
             if (n < 0) return;  // EAGAIN, or an ICMP error for an old reply: nothing to do
-            Flow* f = flow_for(u, client);
+            Flow* f = flow_for(u, client, len);
             if (!f) continue;
             f->last = Clock::now();
             ::send(f->backend.get(), buf_, size_t(n), 0);  // a lost datagram is UDP's normal
@@ -508,7 +558,7 @@ private:
             }
             f.last = Clock::now();
             ::sendto(f.port->listener->fd.get(), buf_, size_t(n), 0, reinterpret_cast<const sockaddr*>(&f.client),
-                     sizeof f.client);
+                     f.client_len);
         }
     }
 

@@ -26,7 +26,7 @@ void raise_fd_limit() {
 json record_doc(const PublishOptions& o, const Target& t, const std::string& table, const std::string& link) {
     json ports = json::array();
     for (auto& p : o.ports)
-        ports.push_back({{"host_ip", ipv4_str(p.host_ip)}, {"host_port", p.host_port}, {"box_port", p.box_port},
+        ports.push_back({{"host_ip", p.host_str()}, {"host_port", p.host_port}, {"box_port", p.box_port},
                          {"proto", proto_str(p.proto)}, {"spec", p.str()}});
     return {{"kind", "publish"}, {"pid", ::getpid()}, {"mode", o.mode == Mode::Proxy ? "proxy" : "nat"},
             {"target", t.shown}, {"box_pid", t.pid}, {"ports", ports}, {"nft_table", table}, {"link", link}};
@@ -39,7 +39,7 @@ void say_published(const PublishOptions& o, const Target& t) {
 
 void warn_not_forwarding(const PublishOptions& o) {
     bool remote = false;
-    for (auto& p : o.ports) remote |= (p.host_ip >> 24) != 127;
+    for (auto& p : o.ports) remote |= !p.host_ip6 && (p.host_ip >> 24) != 127;
     if (!remote) return;
     FILE* f = std::fopen("/proc/sys/net/ipv4/ip_forward", "re");
     int on = 0;
@@ -103,6 +103,11 @@ void validate(PublishOptions& o) {
     o.target.check();
     if (o.ports.empty()) throw Error("publish nothing", "", 0, "give at least one port, e.g. 8080:80");
     if (auto clash = find_clash(o.ports)) throw Error("publish " + *clash + ": the same host port twice", "", 0, "give each HOST_IP:HOST_PORT/proto once");
+    if (o.mode == Mode::Nat)
+        for (auto& p : o.ports)
+            if (p.host_ip6)
+                throw Error("publish " + p.str() + " with --mode nat", "", 0,
+                            "nat mode's DNAT rule and link are IPv4; an IPv6 host address needs --mode proxy (the default)");
     if (!o.pid_file.empty() && !o.detach) throw Error("use --pid-file without --detach", "", 0, "add --detach, or leave --pid-file out");
 }
 

@@ -1,5 +1,7 @@
 #include "spec.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <charconv>
 
@@ -10,7 +12,7 @@ namespace bk::netfwd {
 namespace {
 
 const char* const k_port_form =
-    "write [HOST_IP:]HOST_PORT:BOX_PORT[/tcp|/udp], e.g. 8080:80, 127.0.0.1:8080:80/tcp or 0.0.0.0:5353:53/udp";
+    "write [HOST_IP:]HOST_PORT:BOX_PORT[/tcp|/udp], e.g. 8080:80, 127.0.0.1:8080:80/tcp, 0.0.0.0:5353:53/udp or [::1]:8080:80";
 
 bool parse_number(const std::string& s, unsigned long max, unsigned long& out) {
     if (s.empty() || s.size() > 10) return false;
@@ -63,8 +65,17 @@ std::string ipv4_str(Ipv4 a) {
 
 const char* proto_str(Proto p) { return p == Proto::Tcp ? "tcp" : "udp"; }
 
+std::string ipv6_str(const Ipv6& a) {
+    char text[INET6_ADDRSTRLEN] = "?";
+    ::inet_ntop(AF_INET6, a.data(), text, sizeof text);
+    return text;
+}
+
+std::string PortSpec::host_str() const { return host_ip6 ? ipv6_str(*host_ip6) : ipv4_str(host_ip); }
+
 std::string PortSpec::str() const {
-    return ipv4_str(host_ip) + ":" + std::to_string(host_port) + ":" + std::to_string(box_port) + "/" + proto_str(proto);
+    std::string host = host_ip6 ? "[" + ipv6_str(*host_ip6) + "]" : ipv4_str(host_ip);
+    return host + ":" + std::to_string(host_port) + ":" + std::to_string(box_port) + "/" + proto_str(proto);
 }
 
 Ipv4 parse_ipv4(const std::string& text) {
@@ -87,8 +98,30 @@ PortSpec parse_port_spec(const std::string& spec) {
         else
             throw Error("understand the port spec " + spec, "", 0, "the protocol is tcp or udp; " + std::string(k_port_form));
     }
-    if (body.find('[') != std::string::npos || std::count(body.begin(), body.end(), ':') > 2)
-        throw Error("understand the port spec " + spec, "", 0, "netfwd publishes IPv4 only; " + std::string(k_port_form));
+    if (!body.empty() && body[0] == '[') {
+        // [IPv6]:HOST_PORT:BOX_PORT. The brackets keep the address's colons
+        // apart from the ports' (as in URLs, RFC 3986).
+        auto close = body.find(']');
+        if (close == std::string::npos || close + 1 >= body.size() || body[close + 1] != ':')
+            throw Error("understand the port spec " + spec, "", 0, "close the IPv6 address's bracket: " + std::string(k_port_form));
+        std::string addr = body.substr(1, close - 1);
+        Ipv6 a{};
+        if (addr.find_first_not_of("0123456789abcdefABCDEF:.") != std::string::npos || ::inet_pton(AF_INET6, addr.c_str(), a.data()) != 1)
+            throw Error("understand the port spec " + spec, "", 0,
+                        "inside [ ] goes an IPv6 address such as ::1 or :: (no zone, no name); " + std::string(k_port_form));
+        static constexpr std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (std::equal(mapped, mapped + 12, a.begin()))
+            throw Error("understand the port spec " + spec, "", 0,
+                        "[" + addr + "] is an IPv4 address in IPv6 form; write it as IPv4, e.g. " +
+                            ipv4_str(Ipv4(a[12]) << 24 | Ipv4(a[13]) << 16 | Ipv4(a[14]) << 8 | a[15]) + ":...");
+        p.host_ip6 = a;
+        body = body.substr(close + 2);
+        if (body.find_first_of("[]") != std::string::npos || std::count(body.begin(), body.end(), ':') != 1)
+            throw Error("understand the port spec " + spec, "", 0, k_port_form);
+    } else if (body.find_first_of("[]") != std::string::npos || std::count(body.begin(), body.end(), ':') > 2) {
+        throw Error("understand the port spec " + spec, "", 0,
+                    "an IPv6 address goes in brackets, e.g. [::1]:8080:80; " + std::string(k_port_form));
+    }
     auto parts = split(body, ':');
     if (parts.size() == 3) {
         if (!try_parse_ipv4(parts[0], p.host_ip))
@@ -139,8 +172,15 @@ std::optional<std::string> find_clash(const std::vector<PortSpec>& specs) {
     for (size_t i = 0; i < specs.size(); ++i)
         for (size_t j = i + 1; j < specs.size(); ++j) {
             const PortSpec &a = specs[i], &b = specs[j];
-            // 0.0.0.0 covers every address, so it clashes with any of them.
-            bool same_ip = a.host_ip == b.host_ip || a.host_ip == 0 || b.host_ip == 0;
+            // 0.0.0.0 covers every IPv4 address and :: every IPv6 one (netfwd
+            // sets IPV6_V6ONLY, so :: leaves IPv4 alone).
+            bool same_ip;
+            if (a.host_ip6.has_value() != b.host_ip6.has_value())
+                same_ip = false;
+            else if (a.host_ip6)
+                same_ip = *a.host_ip6 == *b.host_ip6 || *a.host_ip6 == Ipv6{} || *b.host_ip6 == Ipv6{};
+            else
+                same_ip = a.host_ip == b.host_ip || a.host_ip == 0 || b.host_ip == 0;
             if (a.proto == b.proto && a.host_port == b.host_port && same_ip) return a.str() + " and " + b.str();
         }
     return std::nullopt;

@@ -1,8 +1,9 @@
 // The small languages netfwd's arguments speak, parsed and checked before
 // anything touches the kernel: a published port in docker's -p shape
-// ([HOST_IP:]HOST_PORT:BOX_PORT[/tcp|/udp]), an IPv4 subnet in CIDR form, and
+// ([HOST_IP:]HOST_PORT:BOX_PORT[/tcp|/udp], HOST_IP IPv4 or [IPv6]), an IPv4 subnet in CIDR form, and
 // the choice of a free subnet for a new link.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,15 +15,20 @@ enum class Proto { Tcp, Udp };
 
 // An IPv4 address in host byte order (10.0.0.1 is 0x0a000001).
 using Ipv4 = std::uint32_t;
+// An IPv6 address, network byte order (as in in6_addr).
+using Ipv6 = std::array<std::uint8_t, 16>;
 
 struct PortSpec {
-    Ipv4 host_ip = 0x7f000001;  // 127.0.0.1 unless the spec names another
+    Ipv4 host_ip = 0x7f000001;      // 127.0.0.1 unless the spec names another
+    std::optional<Ipv6> host_ip6;   // [::1]:8080:80: the host side is IPv6 (host_ip unused)
     std::uint16_t host_port = 0;
-    std::uint16_t box_port = 0;
+    std::uint16_t box_port = 0;     // always the box's 127.0.0.1, whichever the host side
     Proto proto = Proto::Tcp;
 
-    // "127.0.0.1:8080:80/tcp", the canonical form ls and --json show.
+    // "127.0.0.1:8080:80/tcp" or "[::1]:8080:80/tcp", the canonical form ls and --json show.
     std::string str() const;
+    // "127.0.0.1" or "::1".
+    std::string host_str() const;
     bool operator==(const PortSpec&) const = default;
 };
 
@@ -50,6 +56,7 @@ Cidr parse_cidr(const std::string& text);
 Cidr parse_link_subnet(const std::string& text);
 
 std::string ipv4_str(Ipv4 a);
+std::string ipv6_str(const Ipv6& a);
 const char* proto_str(Proto p);
 
 // Two specs that would listen on the same host socket, or nothing.
