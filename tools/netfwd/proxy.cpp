@@ -53,6 +53,11 @@ HostAddr host_addr(const PortSpec& p) {
     return h;
 }
 
+bool loopback(const PortSpec& p) {
+    static constexpr Ipv6 v6_loopback{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    return p.host_ip6 ? *p.host_ip6 == v6_loopback : (p.host_ip >> 24) == 127;
+}
+
 } // namespace
 
 std::vector<Listener> open_listeners(const std::vector<PortSpec>& ports) {
@@ -69,6 +74,16 @@ std::vector<Listener> open_listeners(const std::vector<PortSpec>& ports) {
                                 SO_REUSEADDR, "SO_REUSEADDR", 1);
             sys::setsockopt_int("send each client's bytes at once (accepted sockets inherit it: no call per connection)",
                                 l.fd.get(), IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY", 1);
+            if (loopback(p)) {
+                // Only this host's clients: their leg is loopback too, where pacing
+                // (bbr) only slows the box -> client direction. Accepted sockets
+                // inherit the listener's congestion control.
+                static constexpr char reno[] = "reno";
+                std::string call = "setsockopt(" + std::to_string(l.fd.get()) + ", IPPROTO_TCP, TCP_CONGESTION, \"reno\")";
+                explain("send to this host's clients without pacing: the leg is loopback", call);
+                if (::setsockopt(l.fd.get(), IPPROTO_TCP, TCP_CONGESTION, reno, sizeof reno - 1) < 0 && verbose())
+                    detail("keeping the host's congestion control for " + where + ": " + errno_name(errno));
+            }
         } else {
             l.fd = sys::socket("make the host's socket for " + where + ", in the host's network namespace", family,
                                SOCK_DGRAM | SOCK_NONBLOCK);
