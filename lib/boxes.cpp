@@ -152,7 +152,15 @@ bool running(pid_t pid, unsigned long long start_time) {
     return state != 'Z' && state != 'X';
 }
 
+unsigned long long current_pid_ns() {
+    struct stat st {};
+    return ::stat("/proc/self/ns/pid", &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
+
+bool foreign(const Box& box) { return box.pid_ns != 0 && box.pid_ns != current_pid_ns(); }
+
 bool alive(const Box& box) {
+    if (foreign(box)) return true;  // not ours to judge: see boxes.hpp
     auto is = [](pid_t pid, unsigned long long start) { return running(pid, start); };
     if (box.pid > 0) return is(box.pid, box.start_time);
     return box.supervisor_pid > 0 && is(box.supervisor_pid, box.supervisor_start_time);
@@ -172,7 +180,8 @@ json to_json(const Box& b) {
                 {"log_path", b.log_path},
                 {"root", b.root},
                 {"cwd", b.cwd},
-                {"detached", b.detached}};
+                {"detached", b.detached},
+                {"pid_ns", b.pid_ns}};
 }
 
 Box from_json(const json& d) {
@@ -192,6 +201,7 @@ Box from_json(const json& d) {
         b.root = d.value("root", std::string("/"));
         b.cwd = d.value("cwd", std::string());
         b.detached = d.value("detached", false);
+        b.pid_ns = d.value("pid_ns", 0ULL);
         if (!valid_name(b.name)) throw Error("read a box record", "", 0, "bad name " + quote(b.name));
         return b;
     } catch (const json::exception& e) {
@@ -253,6 +263,10 @@ std::optional<Box> read(const std::string& name) {
 Box find_running(const std::string& name) {
     check_name(name);
     auto box = read(name);
+    if (box && foreign(*box))
+        throw Error("reach the box " + name + " from this PID namespace", "", 0,
+                    "it was started in another one (pid:[" + std::to_string(box->pid_ns) +
+                        "]), whose pids mean other processes here; run the command from there");
     if (!box || !alive(*box))
         throw Error("find a running box named " + name, "", 0, "see the running boxes with 'nsjail-lite ps'");
     return *box;

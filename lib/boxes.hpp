@@ -44,6 +44,9 @@ struct Box {
     std::string root = "/"; // the root and working directory the box started in
     std::string cwd;
     bool detached = false;
+    // The PID namespace (its inode) the pids above belong to: the one the
+    // recording nsjail-lite ran in. 0 in records older than this field.
+    unsigned long long pid_ns = 0;
 
     // The path to join namespace KIND of this box ("/proc/PID/ns/net"), or
     // "" when the box shares that namespace with the host.
@@ -63,8 +66,14 @@ std::optional<unsigned long long> parse_start_time(const std::string& stat_line)
 
 // Whether the record still describes a running box: its pid is there and
 // started when the record says. A record written before the box's pid was
-// known (pid 0) is alive while its supervisor is.
+// known (pid 0) is alive while its supervisor is. A record made in another
+// PID namespace names pids this process cannot check: it counts as alive,
+// so it is never taken for stale, and find_running refuses it.
 bool alive(const Box& box);
+
+// The inode of this process's PID namespace; whether a record was made in another.
+unsigned long long current_pid_ns();
+bool foreign(const Box& box);
 
 // Whether pid is that same process (start time) and has not ended (a zombie has).
 bool running(pid_t pid, unsigned long long start_time);
@@ -84,7 +93,8 @@ void create(const Box& box);
 void update(const Box& box);
 // The record of NAME, live or stale; nothing when there is none.
 std::optional<Box> read(const std::string& name);
-// The record of a running box NAME; throws bk::Error with a hint otherwise.
+// The record of a running box NAME, made in this PID namespace; throws
+// bk::Error with a hint otherwise.
 Box find_running(const std::string& name);
 // Every record (stale ones included), sorted by name.
 std::vector<Box> list();

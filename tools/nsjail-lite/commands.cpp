@@ -52,9 +52,10 @@ bool wait_exit(int pidfd, double seconds) {
 json inspect_json(const boxes::Box& b) {
     json doc = boxes::to_json(b);
     bool running = boxes::alive(b);
-    doc["running"] = running;
+    // Made in another PID namespace: its pids cannot be checked from here.
+    doc["running"] = boxes::foreign(b) ? json(nullptr) : json(running);
     json ids = json::object();
-    if (running)
+    if (running && !boxes::foreign(b))
         for (auto& [kind, path] : b.namespaces) ids[kind] = ns::id(path);
     doc["namespace_ids"] = ids;
     return doc;
@@ -99,7 +100,9 @@ int cmd_ps(bool all, bool as_json) {
         std::string ns;
         for (auto& [kind, path] : b.namespaces) ns += (ns.empty() ? "" : ",") + kind;
         rows.push_back({b.name, std::to_string(b.pid),
-                        running ? "up " + age_string(now - b.started_unix) : "gone (stale record)",
+                        boxes::foreign(b) ? "in another pid namespace"
+                        : running         ? "up " + age_string(now - b.started_unix)
+                                          : "gone (stale record)",
                         ns.empty() ? "-" : ns, join_command(b.command)});
     }
     if (as_json) {

@@ -73,6 +73,7 @@ boxes::Box new_record(const Options& o) {
     b.started = boxes::now_iso8601();
     b.started_unix = (long long)::time(nullptr);
     b.detached = o.detach;
+    b.pid_ns = boxes::current_pid_ns();
     char cwd[4096];
     if (::getcwd(cwd, sizeof cwd)) b.cwd = cwd;
     if (o.detach) b.log_path = boxes::log_path(o.name);
