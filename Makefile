@@ -2,10 +2,11 @@
 #
 #   make            build lib/ and every tool into build/bin/
 #   make deps       install the Debian packages that are missing (needs root)
-#   make test       deps, build, then unit tests, Bats tests and lesson checks
+#   make test       deps, build, then unit tests, Bats tests, lesson checks, a short
+#                   fuzzing pass, and the unit and Bats tests again under ASan+UBSan
 #   make demo       deps, build, then the main job (see scripts/demo)
 #   make bench      side-by-side benchmarks against the real tools
-#   make asan       the same tests built with ASan and UBSan
+#   make asan       only the unit and Bats tests, built with ASan and UBSan
 #   make fuzz       libFuzzer targets for every parser of outside input (FUZZ_TIME=s each)
 #   make diagrams   regenerate the lessons' SVG pictures from lessons/diagrams/*.dot
 #   make install    PREFIX=/usr/local DESTDIR=  (binaries, man pages, completion)
@@ -25,7 +26,7 @@ STATIC  ?= yes
 SANITIZE ?=
 ifneq ($(SANITIZE),)
   # GCC 12 warns falsely inside <regex> when sanitizing (CLI11 uses it).
-  CXXFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer $(if $(findstring clang,$(CXX)),,-Wno-maybe-uninitialized)
+  CXXFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer $(if $(findstring clang,$(CXX)),,-Wno-maybe-uninitialized)
   LDFLAGS  += -fsanitize=$(SANITIZE)
   STATIC   := no
 endif
@@ -106,9 +107,14 @@ deps:
 FUZZ_MAKE = $(MAKE) --no-print-directory -j$(JOBS) BUILD=build-fuzz CXX=clang++ WERROR= \
 	  SANITIZE=fuzzer-no-link,address,undefined fuzz-bins
 
+# The unit and Bats tests run twice: as built, and with ASan and UBSan in
+# build-asan/ (tests/run asan).
+ASAN_MAKE = $(MAKE) --no-print-directory -j$(JOBS) BUILD=build-asan SANITIZE=address,undefined all
+
 test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@$(FUZZ_MAKE) >/dev/null
+	@$(ASAN_MAKE) >/dev/null
 	@BUILD=$(BUILD) FUZZ_TIME=$${FUZZ_TIME:-5} tests/run
 
 unit: $(UNIT_BINS)
@@ -125,8 +131,9 @@ bench: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@for b in bench/*.sh; do BUILD=$(BUILD) bash $$b || exit 1; done
 
-asan:
-	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=address,undefined test
+asan: deps
+	@$(ASAN_MAKE)
+	@tests/run asan
 
 fuzz: deps
 	@$(FUZZ_MAKE)
