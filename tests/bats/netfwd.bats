@@ -351,12 +351,14 @@ PY
   kill -0 "$NFPID"
 }
 
-@test "proxy: out of fds it backs off, keeps listening, and recovers" {
+# Out of fds: back off, keep listening, recover. $1: relay threads (with two,
+# one loop's spare pipes must not keep the fds the other needs).
+out_of_fds_case() {
   require_cmd python3
   start_box python3 "$BATS_FILE_TMPDIR/echo_server.py" 7003
   wait_listen "$BOXPID" 7003
   port=$(free_port)
-  bk_run 0 prlimit --nofile=40:40 netfwd publish "$port:7003" --pid "$BOXPID" --detach --pid-file fwd.pid
+  bk_run 0 prlimit --nofile=40:40 netfwd publish "$port:7003" --pid "$BOXPID" --threads "$1" --detach --pid-file fwd.pid
   NFPID=$(cat fwd.pid); echo "$NFPID" >> "$BATS_TEST_TMPDIR/pids"
   # Hold 30 connections open: more than 40 fds can carry (6 each).
   python3 - "$port" <<'EOF' &
@@ -371,6 +373,14 @@ EOF
   sleep 0.3
   bk_run 0 python3 "$BATS_FILE_TMPDIR/many_clients.py" "$port" 3
   assert_output "3"
+}
+
+@test "proxy: out of fds it backs off, keeps listening, and recovers" {
+  out_of_fds_case 1
+}
+
+@test "proxy: out of fds with two relay threads, it recovers too" {
+  out_of_fds_case 2
 }
 
 @test "proxy: UDP echo, one flow per client" {

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <list>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
@@ -131,6 +132,42 @@ struct Direction {
     bool corked = false;       // the last splice out said SPLICE_F_MORE: flush before sleeping
 };
 
+// Pipes left empty by finished connections, kept for the next ones: a short
+// connection then costs no pipe2() and no close() for them. One pool for
+// every relay loop, so a loop that runs out of fds can free them all.
+class SparePipes {
+public:
+    bool take(Direction& d) {
+        std::lock_guard lock(m_);
+        if (pipes_.empty()) return false;
+        d = std::move(pipes_.back());
+        pipes_.pop_back();
+        return true;
+    }
+    void give(Direction& d) {
+        std::lock_guard lock(m_);
+        if (pipes_.size() < k_max) pipes_.push_back(Direction{std::move(d.pipe_r), std::move(d.pipe_w), 0, d.capacity});
+    }
+    bool empty() {
+        std::lock_guard lock(m_);
+        return pipes_.empty();
+    }
+    // Close them all (outside the lock); true if there were any.
+    bool clear() {
+        std::vector<Direction> old;
+        {
+            std::lock_guard lock(m_);
+            old.swap(pipes_);
+        }
+        return !old.empty();
+    }
+
+private:
+    static constexpr std::size_t k_max = 64;
+    std::mutex m_;
+    std::vector<Direction> pipes_;
+};
+
 struct TcpPort;
 
 struct Conn {
@@ -173,8 +210,9 @@ class Loop {
 public:
     // The first loop also relays UDP and hears the signals and the box's end;
     // every loop accepts TCP connections from the same listening sockets.
-    Loop(std::vector<Listener>& listeners, const ProxyConfig& cfg, int stop_fd, int pidfd, int quit_fd, bool first)
-        : cfg_(cfg), stop_h_{Kind::Stop, nullptr}, box_h_{Kind::Box, nullptr}, quit_h_{Kind::Quit, nullptr},
+    Loop(std::vector<Listener>& listeners, const ProxyConfig& cfg, SparePipes& spare, int stop_fd, int pidfd, int quit_fd,
+         bool first)
+        : cfg_(cfg), spare_(spare), stop_h_{Kind::Stop, nullptr}, box_h_{Kind::Box, nullptr}, quit_h_{Kind::Quit, nullptr},
           stop_fd_(stop_fd), pidfd_(pidfd) {
         epoll_ = sys::epoll_create1("wait for every socket at once");
         for (auto& l : listeners) {
@@ -267,9 +305,14 @@ private:
         for (int i = 0; i < 64 && !paused_; ++i) {
             int fd = ::accept4(port.listener->fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
             if (fd < 0) {
-                if (out_of_fds(errno)) pause_accepting(errno);
+                int err = errno;
+                if (out_of_fds(err)) {
+                    if (spare_.clear()) continue;  // the spare pipes' fds were the last ones
+                    pause_accepting(err);
+                    return;
+                }
                 // EAGAIN: no more waiting; ECONNABORTED etc.: that one client's problem.
-                if (errno == EAGAIN || errno == EINTR || out_of_fds(errno)) return;
+                if (err == EAGAIN || err == EINTR) return;
                 continue;
             }
             start_conn(port, Fd(fd));
@@ -301,6 +344,7 @@ private:
     void start_conn(TcpPort& port, Fd client) {
         // This thread lives in the box's network namespace: the socket is the box's.
         int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0 && out_of_fds(errno) && spare_.clear()) fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
             int err = errno;
             abort_socket(client);
@@ -336,14 +380,8 @@ private:
         pump_both(*raw);
     }
 
-    // Pipes left empty by a finished connection are kept for the next one:
-    // a short connection then costs no pipe2() and no close() for them.
     bool make_pipe(Direction& d) {
-        if (!spare_.empty()) {
-            d = std::move(spare_.back());
-            spare_.pop_back();
-            return true;
-        }
+        if (spare_.take(d)) return true;
         int p[2];
         if (::pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) return false;
         d.pipe_r = Fd(p[0]);
@@ -459,9 +497,7 @@ private:
         c.client.reset();
         c.backend.reset();
         for (Direction* d : {&c.up, &c.down}) {
-            if (d->pipe_r && d->in_pipe == 0 && spare_.size() < k_spare_pipes) {
-                spare_.push_back(Direction{std::move(d->pipe_r), std::move(d->pipe_w), 0, d->capacity});
-            }
+            if (d->pipe_r && d->in_pipe == 0) spare_.give(*d);
             *d = {};
         }
         dead_.push_back(&c);
@@ -481,7 +517,7 @@ private:
         }
         // Spare pipes are for bursts of connections; an idle netfwd holds none.
         if (!conns_.empty()) last_busy_ = now;
-        else if (!spare_.empty() && now - last_busy_ > std::chrono::seconds(1)) spare_.clear();
+        else if (now - last_busy_ > std::chrono::seconds(1) && !spare_.empty()) spare_.clear();
         if (flow_count_ > 0 && now >= next_sweep_) {
             next_sweep_ = now + std::chrono::seconds(1);
             for (auto& u : udp_) {
@@ -580,6 +616,7 @@ private:
     // EPOLLEXCLUSIVE: a new connection wakes one loop, not all of them.
     static constexpr unsigned k_listen_events = EPOLLIN | EPOLLEXCLUSIVE;
     const ProxyConfig& cfg_;
+    SparePipes& spare_;
     Fd epoll_;
     Handle stop_h_, box_h_, quit_h_;
     int stop_fd_, pidfd_;
@@ -587,8 +624,6 @@ private:
     std::vector<std::unique_ptr<UdpPort>> udp_;
     std::unordered_map<Conn*, std::unique_ptr<Conn>> conns_;
     std::vector<Conn*> dead_;
-    static constexpr std::size_t k_spare_pipes = 64;
-    std::vector<Direction> spare_;
     std::vector<std::unique_ptr<Flow>> dead_flows_;
     std::size_t flow_count_ = 0;
     bool paused_ = false, warned_fds_ = false;
@@ -604,11 +639,12 @@ std::string run_proxy(std::vector<Listener>& listeners, const ProxyConfig& cfg, 
     // Readable once written: tells every other loop to stop.
     Fd quit(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!quit) throw_errno("make the stop flag for the relay threads", "eventfd(0, EFD_CLOEXEC|EFD_NONBLOCK)");
-    auto first = std::make_unique<Loop>(listeners, cfg, stop_fd, pidfd, quit.get(), true);
+    SparePipes spare;
+    auto first = std::make_unique<Loop>(listeners, cfg, spare, stop_fd, pidfd, quit.get(), true);
     unsigned threads = std::max(1U, cfg.threads);
     std::vector<std::unique_ptr<Loop>> others;
     for (unsigned i = 1; i < threads; ++i)
-        others.push_back(std::make_unique<Loop>(listeners, cfg, -1, -1, quit.get(), false));
+        others.push_back(std::make_unique<Loop>(listeners, cfg, spare, -1, -1, quit.get(), false));
     if (threads > 1)
         explain("relay on every CPU: threads made now start in the box's namespace, as this one is now",
                 "clone(CLONE_THREAD|...) x " + std::to_string(threads - 1));
