@@ -73,7 +73,7 @@ int cmd_exec(const std::string& name, std::vector<std::string> command, bool cle
     // From a terminal, the command gets a terminal of its own, as `docker
     // exec -it` does (tty.cpp); opened here, from the host's /dev/ptmx.
     Terminal term;
-    bool tty = ::isatty(0) && ::tcgetpgrp(0) == ::getpgrp() && ns::differs(pid, "pid");
+    bool tty = foreground_terminal() && ns::differs(pid, "pid");
     if (tty) term = open_terminal();
     std::string proc = "/proc/" + std::to_string(pid);
     Fd root = sys::open("hold the box's root directory", proc + "/root", O_PATH | O_DIRECTORY);

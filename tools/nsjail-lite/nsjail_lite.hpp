@@ -95,6 +95,7 @@ struct Terminal {
     struct termios saved {};
     bool raw = false;
 };
+bool foreground_terminal();              // stdin is a terminal we are the foreground job of
 bool wants_terminal(const Options& o);
 Terminal open_terminal();                 // in nsjail-lite, before the clone
 void take_terminal(int slave);            // in the box: setsid, TIOCSCTTY

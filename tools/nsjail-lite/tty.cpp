@@ -51,11 +51,13 @@ void copy_window_size(int from, int to) {
 
 } // namespace
 
-bool wants_terminal(const Options& o) {
+bool foreground_terminal() {
     // Only when we are the terminal's foreground job: a background job that
     // changed the terminal's mode would be stopped by SIGTTOU.
-    return !o.no_tty && !o.detach && o.needs_child() && ::isatty(0) && ::tcgetpgrp(0) == ::getpgrp();
+    return ::isatty(0) && ::tcgetpgrp(0) == ::getpgrp();
 }
+
+bool wants_terminal(const Options& o) { return !o.no_tty && !o.detach && o.needs_child() && foreground_terminal(); }
 
 Terminal open_terminal() {
     Terminal t;
