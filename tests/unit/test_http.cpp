@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <stdexcept>
 #include <vector>
 
@@ -119,6 +121,10 @@ TEST_CASE("parallel runs every job once and rethrows the first error") {
                                [&](size_t job, size_t) {
                                    ++ran;
                                    if (job == 3) throw std::runtime_error("job 3 failed");
+                                   // The other jobs take a while, so "stops after the
+                                   // failure" does not hang on how fast a throw is
+                                   // (under ASan, on a busy machine, it is slow).
+                                   std::this_thread::sleep_for(std::chrono::milliseconds(5));
                                }),
                       "job 3 failed");
     CHECK(ran < 50);  // no new jobs after the failure
