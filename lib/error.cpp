@@ -24,6 +24,10 @@ void throw_errno(const std::string& why, const std::string& call) {
     throw Error(why, call, err);
 }
 
+bool full_disk_without_hint(const Error& e) {
+    return (e.err() == ENOSPC || e.err() == EDQUOT) && e.hint().empty();
+}
+
 std::string errno_name(int err) {
     const char* name = strerrorname_np(err);
     return name ? name : "E" + std::to_string(err);

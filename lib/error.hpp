@@ -51,6 +51,10 @@ private:
 // "EINVAL" for EINVAL; "E123" for a number the C library does not name.
 std::string errno_name(int err);
 
+// A full disk: no blocks or inodes left (ENOSPC), or a quota used up (EDQUOT),
+// with no hint yet (the caller adds which of its places filled up).
+bool full_disk_without_hint(const Error& e);
+
 // Print the error (and its hint) on stderr in the one shape, for this tool.
 void report(const Error& e);
 

@@ -17,7 +17,7 @@ int with_full_disk_hint(const std::string& hint, const std::function<int()>& bod
     try {
         return body();
     } catch (const Error& e) {
-        if ((e.err() != ENOSPC && e.err() != EDQUOT) || !e.hint().empty()) throw;
+        if (!full_disk_without_hint(e)) throw;
         Error full = e;
         throw full.with_hint(hint);
     }

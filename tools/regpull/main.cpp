@@ -3,7 +3,6 @@
 // push.cpp and look.cpp.
 #include <unistd.h>
 
-#include <cerrno>
 #include <functional>
 
 #include "argv.hpp"
@@ -49,7 +48,7 @@ int interruptible(const std::function<int()>& body) {
     try {
         return body();
     } catch (const Error& e) {
-        if (!cancel_signal() && (e.err() == ENOSPC || e.err() == EDQUOT) && e.hint().empty()) {
+        if (!cancel_signal() && full_disk_without_hint(e)) {
             Error full = e;  // a full disk: say which, and that nothing was stored
             throw full.with_hint("the image store " + paths::store() +
                                  " is on a full filesystem (df -h shows it); nothing was stored. Free space (imgpack gc"
