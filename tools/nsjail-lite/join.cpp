@@ -146,14 +146,7 @@ int cmd_exec(const std::string& name, std::vector<std::string> command, bool cle
     Child box_child(child);
     if (tty) {
         term.slave = Fd();
-        raw_mode(term);
-        try {
-            relay(term, child);
-        } catch (...) {
-            restore_mode(term);
-            throw;
-        }
-        restore_mode(term);
+        relay(term, child);
     }
     int status = box_child.wait();
     restore_signals();

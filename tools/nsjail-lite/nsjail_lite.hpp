@@ -99,9 +99,9 @@ bool foreground_terminal();              // stdin is a terminal we are the foreg
 bool wants_terminal(const Options& o);
 Terminal open_terminal();                 // in nsjail-lite, before the clone
 void take_terminal(int slave);            // in the box: setsid, TIOCSCTTY
-void raw_mode(Terminal& t);               // the caller's terminal, while the box runs
-void restore_mode(Terminal& t);
-void relay(Terminal& t, pid_t pid);       // copy both ways until pid ends
+// Put the caller's terminal in raw mode, copy both ways until pid ends, and
+// restore the terminal (on an error too).
+void relay(Terminal& t, pid_t pid);
 
 // ---- named boxes: join.cpp and commands.cpp ----------------------------------
 

@@ -169,16 +169,7 @@ int supervise(const Options& o, int& error_fd, bool reserved, Terminal* term = n
     // A detached supervisor lets go of the terminal (or a caller's pipes) now.
     if (o.log_fd >= 0 && (::dup2(o.log_fd, 1) < 0 || ::dup2(o.log_fd, 2) < 0))
         throw_errno("send the supervisor's output to the log", "dup2()");
-    if (term) {
-        raw_mode(*term);
-        try {
-            relay(*term, pid);
-        } catch (...) {
-            restore_mode(*term);
-            throw;
-        }
-        restore_mode(*term);
-    }
+    if (term) relay(*term, pid);
     int status = child.wait();
     restore_signals();
     forget(pid);

@@ -83,6 +83,8 @@ void take_terminal(int slave) {
     if (::ioctl(slave, TIOCSCTTY, 0) < 0) throw_errno("make the new terminal the box's controlling terminal", call);
 }
 
+namespace {
+
 void raw_mode(Terminal& t) {
     if (::tcgetattr(0, &t.saved) < 0) return;
     struct termios raw = t.saved;
@@ -98,7 +100,7 @@ void restore_mode(Terminal& t) {
     t.raw = false;
 }
 
-void relay(Terminal& t, pid_t pid) {
+void copy_until_exit(Terminal& t, pid_t pid) {
     Fd exited = sys::pidfd_for("know when the box ends, while copying its terminal", pid);
     int in = 0, master = t.master.get();
     ::fcntl(master, F_SETFL, ::fcntl(master, F_GETFL) | O_NONBLOCK);
@@ -130,6 +132,19 @@ void relay(Terminal& t, pid_t pid) {
         ssize_t r = ::read(master, buf, sizeof buf);
         if (r <= 0 || !write_all(1, buf, size_t(r))) break;
     }
+}
+
+} // namespace
+
+void relay(Terminal& t, pid_t pid) {
+    raw_mode(t);
+    try {
+        copy_until_exit(t, pid);
+    } catch (...) {
+        restore_mode(t);
+        throw;
+    }
+    restore_mode(t);
 }
 
 } // namespace bk::nsjail_lite
