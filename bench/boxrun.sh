@@ -6,12 +6,12 @@
 #
 # What each side does per run. boxrun: bash starts and reads the script,
 # sources its notes of the image (no imgpack, no jq once the image is known),
-# makes the box's notes directory (mkdir), then forks the chain and waits:
-# cgctl (a cgroup: memory, pids, cpu, cpuacct, freezer) -> nsjail-lite (pid,
-# uts, ipc, mount and net namespaces; a record of the box's name) -> chrootify
-# (a tmpfs for the writable layer) -> chrootify (an overlay of the cached
-# layer under it, /proc, a small /dev, pivot_root) -> /bin/true; then rm -rf
-# of the notes. runc and crun: read config.json, make a cgroup (every v1
+# makes the box's notes directory (mkdir, a bash builtin where Debian's
+# bash-builtins is installed), then forks the chain and waits: cgctl (a
+# cgroup: memory, pids, cpu, cpuacct, freezer) -> nsjail-lite (pid, uts,
+# ipc, mount and net namespaces; a record of the box's name) -> chrootify (a
+# tmpfs for the writable layer, an overlay of the cached layer on it, /proc,
+# a small /dev, pivot_root) -> /bin/true; then rm -rf of the notes. runc and crun: read config.json, make a cgroup (every v1
 # controller) and the same five namespaces, mount /proc, /dev, /dev/pts,
 # /dev/shm, /dev/mqueue and /sys, mask and make read-only parts of /proc,
 # drop capabilities, pivot_root into the bundle's plain rootfs directory (no
@@ -61,11 +61,10 @@ crun run --bundle "$work/bundle" "bench-crun-$$"
 # of boxrun's time is the tools', how much bash's (start-up, parsing, the
 # notes' mkdir and rm -rf, the supervising fork).
 lower=$(imgpack layers bench/busybox:1 --lowerdirs)
-mkdir -p "$work/scratch" "$work/root"
-chain="cgctl -q run --name bench-chain-$$ -- env -u BOXKIT_QUIET \
+mkdir -p "$work/root"
+chain="cgctl -q run --name bench-chain-$$ -- \
   nsjail-lite --pid --uts --ipc --mount --net --hostname bench --name bench-chain-$$ -- \
-  chrootify --tmpfs $work/scratch / -- \
-  chrootify --pivot --proc --dev --overlay $lower --upper $work/scratch/upper --clear-env -e PATH=/bin -e HOSTNAME=bench $work/root -- \
+  chrootify --pivot --proc --dev --overlay $lower --upper-tmpfs --clear-env -e PATH=/bin -e HOSTNAME=bench $work/root -- \
   /bin/true"
 $chain
 

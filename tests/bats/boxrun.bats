@@ -246,15 +246,15 @@ EOF
 }
 
 @test "--rm keeps the writable layer in memory: writes and deletes work, nothing reaches the disk" {
-  bk_run 0 "$BOXRUN" run --rm --name "$N" "$IMG" sh -c 'echo x > /www/new; rm /www/index.html; ls /www; grep -c "^overlay / .*upperdir=$0/upper" /proc/mounts' "$W/boxrun/scratch"
+  # (the upper directory is on a tmpfs under the overlay, at the same place)
+  bk_run 0 "$BOXRUN" run --rm --name "$N" "$IMG" sh -c 'echo x > /www/new; rm /www/index.html; ls /www; grep -c "^overlay / .*upperdir=$0/upper" /proc/mounts' "$W/boxrun/root"
   assert_output "new
 1"
-  assert_equal "$(ls -A "$W/boxrun/scratch" "$W/boxrun/root")" "$W/boxrun/root:
-
-$W/boxrun/scratch:"
+  assert_equal "$(ls -A "$W/boxrun/root")" ""
+  assert_equal "$(find "$W/boxrun/boxes" -mindepth 1)" ""
   bk_run 0 "$BOXRUN" run --rm "$IMG" ls /www
   assert_output "index.html"
-  # two --rm boxes at once: each mounts its own tmpfs on the one scratch directory
+  # two --rm boxes at once: each mounts its own tmpfs and overlay on the one root directory
   bk_run 0 "$BOXRUN" run -d --rm --name "$N-a" "$IMG" sh -c 'echo a > /mark; exec sleep 1000'
   bk_run 0 "$BOXRUN" run -d --rm --name "$N-b" "$IMG" sh -c 'echo b > /mark; exec sleep 1000'
   for _ in $(seq 30); do "$BOXRUN" exec "$N-a" test -s /mark && "$BOXRUN" exec "$N-b" test -s /mark && break; sleep 0.1; done

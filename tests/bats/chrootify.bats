@@ -147,6 +147,26 @@ EOT
   assert_output "top"
 }
 
+@test "--upper-tmpfs: writes go to memory under the overlay; nothing reaches the disk or the host" {
+  mkdir -p lower box
+  cp -a "$ROOT/." lower/
+  before=$(tree_digest lower)
+  bk_run 0 unshare -m chrootify --proc --overlay "$PWD/lower" --upper-tmpfs box -- \
+    /bin/sh -c 'echo new > /new; rm /etc/marker; cat /new; ls /etc/marker 2>/dev/null; awk "\$2 == \"/\" {print \$3}" /proc/mounts'
+  assert_output $'new\noverlay'
+  assert_equal "$(tree_digest lower)" "$before"
+  assert_equal "$(ls -A box)" ""
+  assert_equal "$(grep -c " $PWD/box " /proc/self/mountinfo)" "0"
+  # one place for the writes, and only with layers
+  bk_run 125 unshare -m chrootify --overlay "$PWD/lower" --upper-tmpfs --upper "$PWD/up" box -- /bin/true
+  assert_regex "$stderr" "cannot use --upper-tmpfs with --upper"
+  bk_run 125 unshare -m chrootify --upper-tmpfs box -- /bin/true
+  assert_regex "$stderr" "without --overlay"
+  bk_run 125 unshare -m chrootify --overlay "$PWD/lower" box -- /bin/true
+  assert_regex "$stderr" "--upper-tmpfs to keep them in memory"
+  assert_file_not_exists up
+}
+
 @test "--readonly: the root cannot be written, its mounts can" {
   bk_run 0 unshare -m chrootify --readonly --tmpfs /tmp "$ROOT" -- /bin/sh -c 'touch /x 2>&1; touch /tmp/y && echo tmp-ok'
   assert_line --index 0 --partial "Read-only file system"

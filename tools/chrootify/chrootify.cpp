@@ -92,8 +92,22 @@ void make_mounts_private(const Options& o) {
 Fd prepare_root(const Options& o) {
     if (!o.mounts_anything() && o.workdir.empty()) return Fd();  // a plain chroot needs no fd
     if (!o.lowers.empty()) {
+        std::string upper = o.upper, work = o.work;
+        if (o.upper_tmpfs) {
+            // The overlay goes on top of this tmpfs, at the same place: it
+            // hides it, keeps it alive, and both vanish with the namespace.
+            sys::mount("keep the box's writes in memory: a tmpfs the overlay will cover", "tmpfs", o.new_root, "tmpfs",
+                       MS_NOSUID | MS_NODEV, "mode=0755");
+            upper = o.new_root + "/upper";
+            work = o.new_root + "/work";
+            for (auto* dir : {&upper, &work}) {
+                std::string call = "mkdir(" + quote(*dir) + ", 0755)";
+                explain("make the overlay's " + std::string(dir == &upper ? "upper" : "work") + " directory in it", call);
+                if (::mkdir(dir->c_str(), 0755) < 0) throw_errno("make the overlay's directory " + *dir, call);
+            }
+        }
         sys::mount("stack the read-only layers under a writable upper directory", "overlay", o.new_root, "overlay", 0,
-                   overlay_options(o.lowers, o.upper, o.work));
+                   overlay_options(o.lowers, upper, work));
     } else if (o.pivot || o.read_only) {
         sys::mount("make the new root a mount point of its own", o.new_root, o.new_root, "", MS_BIND | MS_REC);
     }
@@ -272,10 +286,15 @@ bool Options::mounts_anything() const {
 
 void validate(Options& o) {
     if (o.new_root.empty()) throw Error("start without a new root", "", 0, "give the directory: chrootify ./rootfs -- /bin/sh");
-    if (!o.lowers.empty() && o.upper.empty())
-        throw Error("use --overlay without --upper", "", 0, "say where the box's writes go: --upper DIR");
-    if (o.lowers.empty() && (!o.upper.empty() || !o.work.empty()))
-        throw Error("use --upper or --work without --overlay", "", 0, "give the layers too: --overlay LOWER --upper DIR");
+    if (!o.lowers.empty() && o.upper.empty() && !o.upper_tmpfs)
+        throw Error("use --overlay without --upper", "", 0,
+                    "say where the box's writes go: --upper DIR, or --upper-tmpfs to keep them in memory");
+    if (o.upper_tmpfs && (!o.upper.empty() || !o.work.empty()))
+        throw Error("use --upper-tmpfs with --upper or --work", "", 0,
+                    "choose one place for the box's writes: memory (--upper-tmpfs) or a directory (--upper DIR)");
+    if (o.lowers.empty() && (!o.upper.empty() || !o.work.empty() || o.upper_tmpfs))
+        throw Error("use --upper, --upper-tmpfs or --work without --overlay", "", 0,
+                    "give the layers too: --overlay LOWER --upper DIR");
     if (o.work.empty() && !o.upper.empty()) o.work = o.upper + ".work";
     if (!o.workdir.empty() && o.workdir[0] != '/')
         throw Error("use --workdir " + o.workdir, "", 0, "the working directory is a path inside the box: it starts with /");

@@ -28,6 +28,7 @@ struct Options {
     std::vector<std::string> tmpfs;
     std::vector<std::string> lowers;  // --overlay, top layer first
     std::string upper, work;
+    bool upper_tmpfs = false;         // --upper-tmpfs: the writes go to memory
     std::string workdir;
     std::vector<std::string> env;
     std::optional<UserSpec> user;

@@ -13,6 +13,7 @@ const char* const k_footer = R"(Examples:
   unshare -m chrootify --proc --dev ./rootfs -- /bin/ps
   nsjail-lite --mount -- chrootify --pivot --proc --dev --bind ./data:/data ./rootfs -- /bin/sh
   nsjail-lite --mount -- chrootify --overlay ./layers/base --upper ./box/upper ./box/root -- /bin/sh
+  nsjail-lite --mount -- chrootify --overlay ./layers/base --upper-tmpfs ./box/root -- /bin/sh
 
 Mount options need a private mount namespace (nsjail-lite --mount or unshare -m),
 so nothing chrootify mounts outlives the box or reaches the host.
@@ -45,6 +46,8 @@ int main(int argc, char** argv) {
                "Mount an overlay of these read-only layers (top first) as NEWROOT")
             ->type_name("LOWER[:LOWER...]");
         app.add_option("--upper", o.upper, "With --overlay: the directory that receives the box's writes")->type_name("DIR");
+        app.add_flag("--upper-tmpfs", o.upper_tmpfs,
+                     "With --overlay, instead of --upper: the box's writes go to memory (a tmpfs) and vanish with it");
         app.add_option("--work", o.work, "With --overlay: overlayfs's work directory (default UPPER.work)")->type_name("DIR");
         app.add_flag("--readonly,--read-only", o.read_only, "Make the new root read-only (its mounts keep their own flags)");
         app.add_option("--workdir,-w", o.workdir, "Start the command in this directory inside the box")->type_name("DIR");
