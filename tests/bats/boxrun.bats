@@ -325,6 +325,27 @@ line3"
   bk_run 125 "$BOXRUN" logs "$N-none"
 }
 
+@test "logs: a box run in the foreground keeps a log too, stdout and stderr apart on the way; --rm keeps none" {
+  bk_run 3 "$BOXRUN" run --name "$N" "$IMG" sh -c 'echo to-out; echo to-err >&2; exit 3'
+  assert_output "to-out"
+  assert_equal "$stderr" "to-err"
+  bk_run 0 "$BOXRUN" logs "$N"
+  assert_line "to-out"
+  assert_line "to-err"
+  assert_equal "${#lines[@]}" 2
+  # start -a runs it in the foreground again, and the log grows
+  bk_run 3 "$BOXRUN" start -a "$N"
+  bk_run 0 "$BOXRUN" logs "$N"
+  assert_equal "$(grep -c to-out <<<"$output")" 2
+  # a --rm box leaves nothing behind, so no log either
+  bk_run 0 "$BOXRUN" run --rm --name "$N-rm" "$IMG" echo gone
+  assert_output "gone"
+  bk_run 125 "$BOXRUN" logs "$N-rm"
+  # and no tee outlives its box
+  run pgrep -f "tee -ai $W/boxrun/boxes/$N"
+  assert_failure
+}
+
 @test "exec sees the running box: its processes, hostname, files and cgroup" {
   bk_run 0 "$BOXRUN" run -d --name "$N" -m ${MEM}m "$IMG" sh -c 'echo inside > /tmp/mark; exec sleep 1000'
   bk_run 0 "$BOXRUN" exec "$N" sh -c 'cat /tmp/mark; hostname; tr "\\0" " " < /proc/1/cmdline; echo; cat /proc/self/cgroup | grep -c "boxrun-'"$N"'"'
