@@ -30,7 +30,8 @@ setup() {
 125 --no-such-flag $ROOT -- /bin/true
 125 $BATS_TEST_TMPDIR/missing -- /bin/true
 125 --bind nocolon $ROOT -- /bin/true
-125 --user root $ROOT -- /bin/true
+125 --user ro/ot $ROOT -- /bin/true
+125 --user ghost $ROOT -- /bin/true
 EOT
 }
 
@@ -196,6 +197,30 @@ EOT
   assert_output $'1234\n5678\n5678'
   bk_run 0 chrootify --user 1000 "$ROOT" -- /bin/id -g
   assert_output "1000"
+}
+
+@test "--user NAME[:GROUP]: names come from the box's /etc/passwd and /etc/group, never the host's" {
+  cp -a "$ROOT" box; local ROOT=$PWD/box
+  echo "web:x:4321:4000::/var/www:/bin/sh" >> "$ROOT/etc/passwd"
+  printf 'root:x:0:\nstaff:x:4001:web\n' > "$ROOT/etc/group"
+  bk_run 0 chrootify --user web "$ROOT" -- /bin/sh -c 'id -u; id -g'
+  assert_output $'4321\n4000'
+  bk_run 0 chrootify --user web:staff "$ROOT" -- /bin/sh -c 'id -u; id -g'
+  assert_output $'4321\n4001'
+  bk_run 0 chrootify --user 99:staff "$ROOT" -- /bin/sh -c 'id -u; id -g'
+  assert_output $'99\n4001'
+  # the host has a nobody; this box does not
+  bk_run 125 chrootify --user nobody "$ROOT" -- /bin/true
+  assert_regex "$stderr" "cannot run as the user nobody"
+  assert_regex "$stderr" "hint: the box's /etc/passwd has no such user"
+  bk_run 125 chrootify --user web:wheel "$ROOT" -- /bin/true
+  assert_regex "$stderr" "cannot run as the group wheel"
+  bk_run 125 chrootify --user 'we b' "$ROOT" -- /bin/true
+  assert_regex "$stderr" "cannot understand --user"
+  # a FIFO (or anything not a regular file) as /etc/group neither blocks nor passes
+  rm "$ROOT/etc/group"; mkfifo "$ROOT/etc/group"
+  BK_TIMEOUT=10 bk_run 125 chrootify --user web:staff "$ROOT" -- /bin/true
+  assert_regex "$stderr" "must be a regular file"
 }
 
 # ---- narration ------------------------------------------------------------

@@ -1,5 +1,6 @@
-// chrootify's little languages: --bind SRC:DST[:ro], --user UID[:GID],
-// --env K=V, --overlay LOWER:LOWER and the overlay option string.
+// chrootify's little languages: --bind SRC:DST[:ro], --user USER[:GROUP],
+// --env K=V, --overlay LOWER:LOWER and the overlay option string; and a
+// box's /etc/passwd or /etc/group, which a hostile image writes.
 #include "../../tools/chrootify/specs.hpp"
 #include "fuzz.hpp"
 
@@ -12,6 +13,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         FUZZ_CHECK(!b.source.empty() && !b.target.empty() && b.target[0] == '/');
     });
     fuzz::refusals_only([&] { parse_user(input); });
+    fuzz::refusals_only([&] {
+        auto entries = parse_id_file(input);
+        for (auto& e : entries) FUZZ_CHECK(!e.name.empty() && e.name.find(':') == std::string::npos);
+        UserSpec u;
+        u.user_name = entries.empty() ? "x" : entries.front().name;
+        resolve_user(u, entries, entries);
+    });
     fuzz::refusals_only([&] { check_env(input); });
     fuzz::refusals_only([&] {
         auto lowers = split_lowers(input);

@@ -264,18 +264,48 @@ void set_environment(const Options& o) {
     }
 }
 
+// The box's /etc/passwd or /etc/group, read from inside the new root (so
+// the box's files, never the host's). Not a FIFO or a device that would
+// block us or never end: a regular file, of a sane size.
+std::string read_box_id_file(const std::string& path, bool needed) {
+    const std::string why = "look up --user's names in the box's " + path;
+    explain(why, "open(" + quote(path) + ", O_RDONLY|O_NONBLOCK|O_CLOEXEC)");
+    Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fd) {
+        int err = errno;
+        if (err == ENOENT && !needed) return "";
+        Error e(why, "open(" + quote(path) + ")", err);
+        if (err == ENOENT) e.with_hint("the box has no " + path + "; add one, or give numbers: --user UID[:GID]");
+        throw e;
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (4 << 20))
+        throw Error(why, "", 0, path + " in the box must be a regular file of at most 4 MiB");
+    std::string text(size_t(st.st_size), '\0');
+    ssize_t n = ::read(fd.get(), text.data(), text.size());
+    if (n < 0) throw_errno(why, "read(" + quote(path) + ")");
+    text.resize(size_t(n));
+    return text;
+}
+
 // 12. Last, give up root: groups, then gid, then uid (after setuid we could
-//     no longer change the others).
+//     no longer change the others). Names are looked up now, inside.
 void drop_to_user(const Options& o) {
     if (!o.user) return;
+    UserSpec user = *o.user;
+    if (!user.user_name.empty() || !user.group_name.empty()) {
+        auto passwd = parse_id_file(read_box_id_file("/etc/passwd", !user.user_name.empty()));
+        auto group = parse_id_file(read_box_id_file("/etc/group", !user.group_name.empty()));
+        resolve_user(user, passwd, group);
+    }
     try {
         sys::setgroups("drop the supplementary groups", {});
     } catch (const Error& e) {
         // In a user namespace with setgroups denied there are none to drop.
         if (e.err() != EPERM) throw;
     }
-    sys::setresgid("run as the requested group", o.user->gid);
-    sys::setresuid("run as the requested user", o.user->uid);
+    sys::setresgid("run as the requested group", user.gid);
+    sys::setresuid("run as the requested user", user.uid);
 }
 
 } // namespace

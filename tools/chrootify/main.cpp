@@ -58,8 +58,8 @@ int main(int argc, char** argv) {
         app.add_flag("--clear-env", o.clear_env, "Start from an empty environment (then add -e K=V)");
         app.add_option_function<std::string>(
                "--user,-u", [&](const std::string& s) { o.user = chrootify::parse_user(s); },
-               "Run the command as this user and group (numbers)")
-            ->type_name("UID[:GID]");
+               "Run the command as this user and group: numbers, or names from the box's /etc/passwd and /etc/group")
+            ->type_name("USER[:GROUP]");
         if (auto code = cli::parse(app, args.own, common)) return *code;
         o.command = args.command;
         chrootify::validate(o);

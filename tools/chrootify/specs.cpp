@@ -1,5 +1,7 @@
 #include "specs.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <climits>
 
@@ -50,17 +52,77 @@ BindSpec parse_bind(const std::string& spec) {
 }
 
 UserSpec parse_user(const std::string& spec) {
+    auto bad = [&] {
+        return Error("understand --user " + spec, "", 0,
+                     "write --user USER or --user USER:GROUP, with numbers or names, e.g. --user 1000:1000 or --user nobody");
+    };
+    // A name as useradd(8) takes it: no ':', no '/', nothing a number could be.
+    auto is_name = [](const std::string& s) {
+        if (s.empty() || s.size() > 32 || !(std::isalpha((unsigned char)s[0]) || s[0] == '_')) return false;
+        return std::all_of(s.begin(), s.end(),
+                           [](char c) { return std::isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.'; });
+    };
     UserSpec u;
     auto colon = spec.find(':');
-    unsigned uid = 0, gid = 0;
-    std::string uid_s = spec.substr(0, colon);
-    if (!parse_id(uid_s, uid)) throw Error("understand --user " + spec, "", 0, "write --user UID or --user UID:GID with numbers, e.g. --user 1000:1000");
-    gid = uid;
-    if (colon != std::string::npos && !parse_id(spec.substr(colon + 1), gid))
-        throw Error("understand --user " + spec, "", 0, "write --user UID or --user UID:GID with numbers, e.g. --user 1000:1000");
-    u.uid = uid;
-    u.gid = gid;
+    std::string user = spec.substr(0, colon);
+    unsigned id = 0;
+    if (parse_id(user, id)) u.uid = u.gid = id;
+    else if (is_name(user)) u.user_name = user;
+    else throw bad();
+    if (colon == std::string::npos) return u;
+    std::string group = spec.substr(colon + 1);
+    u.group_given = true;
+    if (parse_id(group, id)) u.gid = id;
+    else if (is_name(group)) u.group_name = group;
+    else throw bad();
     return u;
+}
+
+std::vector<IdEntry> parse_id_file(const std::string& text) {
+    std::vector<IdEntry> out;
+    size_t start = 0;
+    while (start < text.size()) {
+        size_t end = text.find('\n', start);
+        if (end == std::string::npos) end = text.size();
+        std::string line = text.substr(start, end - start);
+        start = end + 1;
+        std::vector<std::string> f;
+        for (size_t p = 0;;) {
+            size_t c = line.find(':', p);
+            f.push_back(line.substr(p, c == std::string::npos ? std::string::npos : c - p));
+            if (c == std::string::npos) break;
+            p = c + 1;
+        }
+        IdEntry e;
+        if (f.size() < 3 || f[0].empty() || !parse_id(f[2], e.id)) continue;  // comments, junk
+        e.name = f[0];
+        if (f.size() >= 4 && !parse_id(f[3], e.gid)) e.gid = e.id;
+        out.push_back(e);
+    }
+    return out;
+}
+
+void resolve_user(UserSpec& u, const std::vector<IdEntry>& passwd, const std::vector<IdEntry>& group) {
+    auto find = [](const std::vector<IdEntry>& entries, const std::string& name) -> const IdEntry* {
+        for (auto& e : entries)
+            if (e.name == name) return &e;
+        return nullptr;
+    };
+    if (!u.user_name.empty()) {
+        const IdEntry* e = find(passwd, u.user_name);
+        if (!e)
+            throw Error("run as the user " + u.user_name, "", 0,
+                        "the box's /etc/passwd has no such user; add it there, or give numbers: --user UID[:GID]");
+        u.uid = e->id;
+        if (!u.group_given) u.gid = e->gid;
+    }
+    if (!u.group_name.empty()) {
+        const IdEntry* e = find(group, u.group_name);
+        if (!e)
+            throw Error("run as the group " + u.group_name, "", 0,
+                        "the box's /etc/group has no such group; add it there, or give a number: --user USER:GID");
+        u.gid = e->id;
+    }
 }
 
 void check_env(const std::string& kv) {
