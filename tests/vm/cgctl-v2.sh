@@ -90,6 +90,13 @@ chown 1000:1000 $cg/deleg $cg/deleg/cgroup.procs $cg/deleg/cgroup.subtree_contro
 ) 2>&1 | sed 's/run-[0-9]*/run-N/'
 rmdir $cg/deleg/boxkit $cg/deleg/shell $cg/deleg || fail "rootless left something behind"
 
+# cgctl run: the command is born in its group (clone3 CLONE_INTO_CGROUP),
+# never moved there through cgroup.procs (an RCU grace period each time).
+out=$(cgctl --explain run --name born -- sh -c 'sed -n "s/^0:://p" /proc/self/cgroup' 2>&1)
+echo "$out" | grep -q "clone3({flags=CLONE_INTO_CGROUP" && echo "run: born in the group"
+echo "$out" | grep -q "cgroup.procs" || echo "run: not moved"
+echo "$out" | grep -x "/boxkit/born" | sed 's/^/run: in /'
+
 # cgctl run: a transient group, a report, nothing left behind.
 cgctl run --json --memory 8Mi -- sh -c "$HOG" 2>/tmp/report
 echo "run: exit $?"

@@ -3,7 +3,8 @@
 //
 //   1. make the group with its limits, and mark it as ours (for `gc`)
 //   2. fork; the child asks to die with us (PR_SET_PDEATHSIG), joins the
-//      group, and execs the command: everything it forks is counted too
+//      group, and execs the command: everything it forks is counted too.
+//      (cgroup v2: the child is born in the group instead, clone_into)
 //   3. forward the signals we get to it, and wait for it
 //   4. kill whatever it left running in the group (the box ends with it)
 //   5. read what the group used, report it, remove the group
@@ -11,9 +12,14 @@
 //
 // If cgctl itself is SIGKILLed, the kernel kills the command (step 2); what
 // the command forked may stay, and `cgctl gc` removes it and the group.
+#include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
 
 #include <chrono>
 #include <csignal>
@@ -25,6 +31,7 @@
 #include "error.hpp"
 #include "exec.hpp"
 #include "explain.hpp"
+#include "fd.hpp"
 #include "process.hpp"
 #include "stats.hpp"
 #include "sys.hpp"
@@ -60,7 +67,34 @@ private:
     bool done_ = false;
 };
 
-[[noreturn]] void child(Backend& b, const std::string& name, pid_t parent, const std::vector<std::string>& command) {
+// Moving a running process into a group (writing cgroup.procs) takes the
+// kernel's cgroup-wide lock for writing, which first waits out an RCU grace
+// period: milliseconds, most of cgctl run's time. On cgroup v2 (Linux 5.7+)
+// clone3(CLONE_INTO_CGROUP) starts the child inside the group instead, the
+// way crun does. Returns the pid, 0 in the child, or -1 when the kernel
+// cannot (v1, an old kernel, no permission): the caller forks and moves.
+pid_t clone_into(Backend& b, const std::string& name) {
+    if (b.version() != Version::v2) return -1;
+    std::string dir = b.path(name);
+    Fd group(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!group) return -1;
+    struct {  // struct clone_args of <linux/sched.h>, up to cgroup (Linux 5.7)
+        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+    } args{};
+    const uint64_t k_clone_into_cgroup = 0x200000000ULL;
+    args.flags = k_clone_into_cgroup;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = uint64_t(group.get());
+    std::string call = "clone3({flags=CLONE_INTO_CGROUP, exit_signal=SIGCHLD, cgroup=" + std::to_string(group.get()) +
+                       " /* " + dir + " */})";
+    explain("start the command in its own process, born inside the group", call);
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) detail("clone3 into the group failed (" + errno_name(errno) + "); fork and move instead");
+    return pid_t(pid);
+}
+
+[[noreturn]] void child(Backend& b, const std::string& name, pid_t parent, const std::vector<std::string>& command,
+                        bool in_group) {
     try {
         // Die with cgctl: if it is killed, nothing it started runs on
         // unlimited and unwatched. The check closes the race with a parent
@@ -69,7 +103,7 @@ private:
         if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) throw_errno("die if cgctl dies", "prctl(PR_SET_PDEATHSIG, SIGKILL)");
         if (::getppid() != parent) ::_exit(EXIT_TOOL_FAILED);
         restore_signals();
-        b.attach(name, ::getpid());
+        if (!in_group) b.attach(name, ::getpid());
         exec_command(command);
     } catch (const Error& e) {
         report(e);
@@ -95,8 +129,11 @@ int run(const Options& o) {
     mark_transient(*b, name, ::getpid());
 
     pid_t parent = ::getpid();
-    Child cmd(sys::fork("start the command in its own process"));  // 2
-    if (cmd.pid() == 0) child(*b, name, parent, o.command);
+    pid_t pid = clone_into(*b, name);                            // 2
+    bool in_group = pid >= 0;
+    if (!in_group) pid = sys::fork("start the command in its own process");
+    Child cmd(pid);
+    if (cmd.pid() == 0) child(*b, name, parent, o.command, in_group);
 
     forward_signals_to(cmd.pid());                               // 3
     int status = cmd.wait();
