@@ -5,9 +5,11 @@
 // it was created in, so one process holds both ends. The box needs no veth,
 // no address and no firewall rule: its loopback is enough.
 //
-// The relay is one epoll loop. Bytes move socket -> pipe -> socket with
-// splice(2), so they stay in the kernel; the pipe is each direction's whole
-// buffer, which bounds the memory a connection can hold. Each side's FIN is
+// The relay is one epoll loop. A short message (under 4 KiB: a request, a
+// reply) is copied with recv() + send() through a small buffer; a stream
+// moves socket -> pipe -> socket with splice(2), so its bytes stay in the
+// kernel. The pipe, made only when a direction needs one, is that
+// direction's whole buffer, which bounds the memory a connection can hold. Each side's FIN is
 // passed on alone (shutdown(SHUT_WR)), so half-closed protocols work. UDP has
 // no connections: each client address gets a flow (its own backend socket)
 // that ends after an idle timeout. See splice(2), epoll(7), tcp(7), udp(7).
