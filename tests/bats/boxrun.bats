@@ -163,6 +163,13 @@ EOF
     --cmd '["/bin/sh","-c","echo $GREETING $(pwd) $(id -u):$(id -g)"]' >/dev/null
   bk_run 0 "$BOXRUN" run --rm "test/$N-env:1"
   assert_output "hi /app 1000:1000"
+  # -u and -w over the image's: numbers or the box's own names (chrootify looks them up)
+  bk_run 0 "$BOXRUN" run --rm -u 0:1000 -w /tmp "test/$N-env:1"
+  assert_output "hi /tmp 0:1000"
+  bk_run 0 "$BOXRUN" run --rm --user root --workdir /srv "test/$N-env:1"
+  assert_output "hi /srv 0:0"
+  bk_run 125 "$BOXRUN" run --rm -u nobody "test/$N-env:1"
+  assert_regex "$stderr" "chrootify: cannot run as the user nobody"
   bk_run 0 "$BOXRUN" rmi "test/$N-env:1"
 }
 
