@@ -134,6 +134,22 @@ EOT
   assert_regex "$stderr" 'cgctl: explain: [^:]+: rmdir\('
 }
 
+@test "run and exec join on v1 by moving their one thread (tasks, \"0\"), never through cgroup.procs" {
+  on_v2 && skip "this machine has cgroup v2 (there the VM test covers clone3 CLONE_INTO_CGROUP)"
+  # cgroup.procs would take the kernel's cgroup-wide lock and wait out an
+  # RCU grace period; the command still ends up in every tree of its group.
+  # (one line of /proc/self/cgroup per tree the group is in, one write each)
+  bk_run 0 cgctl --explain run --name "bk-$BATS_TEST_NUMBER-$$" --memory 64Mi -- /bin/sh -c 'grep -c "/boxkit/bk-" /proc/self/cgroup'
+  assert_regex "$stderr" 'move this process \(its only thread\) into the group in the memory tree: write\("[^"]*/memory/boxkit/bk-[^"]*/tasks", "0"\)'
+  refute_regex "$stderr" 'cgroup.procs", "[0-9]'
+  assert_equal "$output" "$(grep -c 'tasks", "0")' <<<"$stderr")"
+  # exec, the chain-loader, the same
+  bk_run 0 cgctl --explain exec "bk-$BATS_TEST_NUMBER-$$" -- /bin/sh -c 'grep -c "/boxkit/bk-" /proc/self/cgroup'
+  assert_equal "$output" "$(grep -c 'tasks", "0")' <<<"$stderr")"
+  assert [ "$output" -ge 2 ]
+  bk_run 0 cgctl rm "bk-$BATS_TEST_NUMBER-$$"
+}
+
 @test "BOXKIT_EXPLAIN=1 narrates too, and the command inherits it" {
   bk_run 0 env BOXKIT_EXPLAIN=1 cgctl run -- /bin/sh -c 'echo $BOXKIT_EXPLAIN'
   assert_output "1"
