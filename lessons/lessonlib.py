@@ -118,6 +118,10 @@ class Shell:
     MARK = "__boxkit_lesson_done__"
 
     def __init__(self, cwd, env):
+        # Every process the lesson starts inherits this mark, even one that
+        # leaves the session (a --detach box, a netfwd): close() finds those.
+        self.mark = "%s:%d" % (cwd, os.getpid())
+        env = dict(env, BOXKIT_LESSON=self.mark)
         self.proc = subprocess.Popen(
             ["bash", "--norc", "--noprofile"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, cwd=cwd, env=env, start_new_session=True)
@@ -150,6 +154,22 @@ class Shell:
         except ProcessLookupError:
             pass
         self.proc.wait()
+        self.kill_leftovers()
+
+    def kill_leftovers(self):
+        """SIGKILL what the lesson started in the background and left running
+        (a lesson that failed halfway never reached its clean-up steps). A
+        box's supervisor going takes the box along (PR_SET_PDEATHSIG)."""
+        want = ("BOXKIT_LESSON=" + self.mark).encode()
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                with open("/proc/%s/environ" % pid, "rb") as f:
+                    if want in f.read().split(b"\0"):
+                        os.kill(int(pid), signal.SIGKILL)
+            except (OSError, ProcessLookupError):
+                pass
 
 
 def missing_needs(lesson):
