@@ -218,7 +218,6 @@ EOT
   assert_equal "$output" ""
   assert_regex "$stderr" "netfwd: explain: take the host port 127.0.0.1:$port/tcp: bind\([0-9]+, 127.0.0.1:$port\)"
   assert_regex "$stderr" "netfwd: explain: move into the box's network namespace, so backend sockets are made there: setns\("
-  assert_regex "$stderr" "netfwd: explain: let the relay wait for a free CPU .*: sched_setscheduler\(0, SCHED_BATCH"
   bk_run 0 netfwd --explain ls --json
   echo "$output" | jq -e '.published[0].ports[0].spec' >/dev/null
 }
@@ -297,16 +296,6 @@ while data := s.recv(100): got += data
 print("same" if got.decode() == h.hexdigest() else "differ: " + got.decode())
 EOF
   assert_output "same"
-}
-
-@test "proxy: the relay threads run under SCHED_BATCH" {
-  start_box sleep 60
-  port=$(free_port)
-  publish "$port:80" --pid "$BOXPID" --threads 2
-  for task in /proc/$NFPID/task/*; do
-    bk_run 0 chrt -p "${task##*/}"
-    assert_output --partial "policy: SCHED_BATCH"
-  done
 }
 
 @test "proxy: half-close passes the client's FIN on and the reply still comes back" {

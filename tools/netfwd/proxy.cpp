@@ -4,7 +4,6 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -693,31 +692,8 @@ private:
 
 } // namespace
 
-namespace {
-
-// A relay is woken by nearly every packet of its clients and of the box's
-// server. Under the normal policy a woken relay preempts the process that
-// woke it, handles that one event and sleeps again: measured here, 2.5 sleeps
-// and 110-120 us of CPU per short connection, when the relay ran in a session
-// of its own (--detach: setsid, so a scheduling autogroup of its own). Under
-// SCHED_BATCH (sched(7)) a woken thread does not preempt: it runs on a free
-// CPU at once, or when the running process yields, and then finds several
-// events waiting: 80-90 us per connection, and more connections per second.
-// Threads made afterwards inherit the policy.
-void relay_in_batches() {
-    sched_param none{};
-    explain("let the relay wait for a free CPU rather than preempt the processes it relays for "
-            "(it then handles several events per wake-up)",
-            "sched_setscheduler(0, SCHED_BATCH, {0})");
-    if (::sched_setscheduler(0, SCHED_BATCH, &none) < 0 && verbose())
-        detail(std::string("keeping the normal scheduling policy: ") + errno_name(errno));
-}
-
-} // namespace
-
 std::string run_proxy(std::vector<Listener>& listeners, const ProxyConfig& cfg, int stop_fd, int pidfd,
                       const std::function<void()>& ready) {
-    relay_in_batches();
     // Readable once written: tells every other loop to stop.
     Fd quit(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!quit) throw_errno("make the stop flag for the relay threads", "eventfd(0, EFD_CLOEXEC|EFD_NONBLOCK)");
