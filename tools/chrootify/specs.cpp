@@ -103,26 +103,20 @@ std::vector<IdEntry> parse_id_file(const std::string& text) {
 }
 
 void resolve_user(UserSpec& u, const std::vector<IdEntry>& passwd, const std::vector<IdEntry>& group) {
-    auto find = [](const std::vector<IdEntry>& entries, const std::string& name) -> const IdEntry* {
+    // The entry of that name, or an error naming the file that lacks it.
+    auto find = [](const std::vector<IdEntry>& entries, const std::string& name, const std::string& what,
+                   const std::string& file, const std::string& instead) -> const IdEntry& {
         for (auto& e : entries)
-            if (e.name == name) return &e;
-        return nullptr;
+            if (e.name == name) return e;
+        throw Error("run as the " + what + " " + name, "", 0,
+                    "the box's " + file + " has no such " + what + "; add it there, or give " + instead);
     };
     if (!u.user_name.empty()) {
-        const IdEntry* e = find(passwd, u.user_name);
-        if (!e)
-            throw Error("run as the user " + u.user_name, "", 0,
-                        "the box's /etc/passwd has no such user; add it there, or give numbers: --user UID[:GID]");
-        u.uid = e->id;
-        if (!u.group_given) u.gid = e->gid;
+        const IdEntry& e = find(passwd, u.user_name, "user", "/etc/passwd", "numbers: --user UID[:GID]");
+        u.uid = e.id;
+        if (!u.group_given) u.gid = e.gid;
     }
-    if (!u.group_name.empty()) {
-        const IdEntry* e = find(group, u.group_name);
-        if (!e)
-            throw Error("run as the group " + u.group_name, "", 0,
-                        "the box's /etc/group has no such group; add it there, or give a number: --user USER:GID");
-        u.gid = e->id;
-    }
+    if (!u.group_name.empty()) u.gid = find(group, u.group_name, "group", "/etc/group", "a number: --user USER:GID").id;
 }
 
 void check_env(const std::string& kv) {
