@@ -100,11 +100,8 @@ Fd prepare_root(const Options& o) {
                        MS_NOSUID | MS_NODEV, "mode=0755");
             upper = o.new_root + "/upper";
             work = o.new_root + "/work";
-            for (auto* dir : {&upper, &work}) {
-                std::string call = "mkdir(" + quote(*dir) + ", 0755)";
-                explain("make the overlay's " + std::string(dir == &upper ? "upper" : "work") + " directory in it", call);
-                if (::mkdir(dir->c_str(), 0755) < 0) throw_errno("make the overlay's directory " + *dir, call);
-            }
+            sys::mkdirat("make the overlay's upper directory in it", AT_FDCWD, upper, 0755);
+            sys::mkdirat("make the overlay's work directory in it", AT_FDCWD, work, 0755);
         }
         sys::mount("stack the read-only layers under a writable upper directory", "overlay", o.new_root, "overlay", 0,
                    overlay_options(o.lowers, upper, work));
