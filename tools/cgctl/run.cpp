@@ -141,11 +141,12 @@ int run(const Options& o) {
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
     kill_members(*b, name);                                      // 4
-    // (-q with no --json and no --report: nobody reads the usage)
-    bool wanted = o.json || !quiet() || !o.report_file.empty();
-    Usage u = wanted ? b->usage(name) : Usage{};                 // 5
+    if (!o.json && quiet() && o.report_file.empty()) {          // (nobody reads the usage)
+        group.finish();
+        exit_like(status);                                       // 6
+    }
+    Usage u = b->usage(name);                                    // 5
     group.finish();
-    if (!wanted) exit_like(status);                              // 6
 
     // A command that could not start (126/127/125 from the child) already
     // said why; the usage of nothing is no news.
