@@ -149,11 +149,17 @@ class Shell:
                 return out[: m.start()].decode(errors="replace") + ("\n" if m.group(0).startswith(b"\n") else ""), int(m.group(1))
 
     def close(self):
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        self.kill()
         self.proc.wait()
+
+    def kill(self):
+        """SIGKILL the shell and all it started, without waiting for them:
+        safe in a signal handler, and to call twice."""
+        if self.proc.returncode is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.kill_leftovers()
 
     def kill_leftovers(self):

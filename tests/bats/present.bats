@@ -97,6 +97,27 @@ start_presenter() {
   assert_output ""
 }
 
+@test "a SIGHUP, a SIGTERM and the hangup at once: none cuts the clean-up short" {
+  cat > lesson/README.md <<'MD'
+# A lesson that leaves much to clean up
+
+```console
+$ mkdir -p $(seq -f 'd%g/e' 300) && echo made
+made
+```
+MD
+  start_presenter
+  screen_shows 'step 1/1'
+  press Enter;  screen_shows '^made$'
+  local pid
+  pid=$(pgrep -f "/present $BATS_TEST_TMPDIR/lesson\$") || fail "no presenter running"
+  kill -HUP "$pid"; kill -TERM "$pid"; tmux -L "$SOCK" kill-server   # a closing terminal, and its hangup
+  local i
+  for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  run ls "$BATS_TEST_TMPDIR/tmp"
+  assert_output ""
+}
+
 @test "arrow keys move between steps; q before running quits at once" {
   start_presenter
   screen_shows 'step 1/3'
