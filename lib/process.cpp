@@ -20,12 +20,27 @@ volatile sig_atomic_t g_target = 0;
 volatile sig_atomic_t g_group = 0;
 constexpr int k_forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
-void forward(int sig) {
+void forward(int sig, siginfo_t* info, void*) {
     int saved = errno;
-    if (g_target > 0) ::kill(g_group ? -g_target : g_target, sig);
+    pid_t target = g_target;
+    if (target > 0 && !(g_group ? terminal_sent_it_to_group(sig, *info, target)
+                                : terminal_sent_it_too(sig, *info, target)))
+        ::kill(g_group ? -target : target, sig);
     errno = saved;
 }
 } // namespace
+
+bool terminal_sent_it_to_group(int sig, const siginfo_t& info, pid_t group) {
+    // A terminal's ^C, ^\ and resize come from the kernel (SI_KERNEL) to
+    // its whole foreground process group. (A hang-up goes to the session
+    // leader alone: SIGHUP is always passed on.)
+    bool to_group = info.si_code == SI_KERNEL && (sig == SIGINT || sig == SIGQUIT || sig == SIGWINCH);
+    return to_group && group == ::getpgrp();
+}
+
+bool terminal_sent_it_too(int sig, const siginfo_t& info, pid_t pid) {
+    return terminal_sent_it_to_group(sig, info, ::getpgid(pid));
+}
 
 int Child::wait() {
     int status = 0;
@@ -48,9 +63,9 @@ void forward_signals_to(pid_t pid, bool to_group) {
     g_target = pid;
     g_group = to_group;
     struct sigaction sa {};
-    sa.sa_handler = forward;
+    sa.sa_sigaction = forward;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
+    sa.sa_flags = SA_RESTART | SA_SIGINFO;
     for (int sig : k_forwarded) ::sigaction(sig, &sa, nullptr);
 }
 

@@ -3,6 +3,7 @@
 // the child, forward the signals a terminal or supervisor sends, and exit
 // with the child's status.
 #pragma once
+#include <signal.h>
 #include <sys/types.h>
 
 #include <utility>
@@ -36,9 +37,17 @@ private:
 };
 
 // Forward SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH to
-// `pid` (its process group when `to_group`), until restore_signals().
+// `pid` (its process group when `to_group`), until restore_signals(). What a
+// terminal sent to our whole process group is not forwarded to a child
+// still in it: the child had its own copy, and a second ^C is not the first.
 void forward_signals_to(pid_t pid, bool to_group = false);
 void restore_signals();
+
+// True when `sig` is one a terminal sent to its whole foreground process
+// group (^C, ^\, a resize) and that group is ours, which `group` is too, or
+// `pid` is still in: it has had the signal already. (Async-signal-safe.)
+bool terminal_sent_it_to_group(int sig, const siginfo_t& info, pid_t group);
+bool terminal_sent_it_too(int sig, const siginfo_t& info, pid_t pid);
 
 // Die by the same signal the child died of (so our parent sees 128+S, and a
 // shell prints "Killed" or "Terminated" as it would for the command itself),

@@ -425,6 +425,34 @@ socket.create_connection(s.getsockname()); print("connected")'
   assert_output --partial "rc=130"      # sleep died of SIGINT, from the box's own terminal
 }
 
+@test "^C at a terminal reaches a box that has none once: nsjail-lite (and its --init) do not pass it on again" {
+  require_cmd script
+  require_cmd python3
+  # pid 1 of the box counts its SIGINTs. Its stdin is not a terminal, so the
+  # box gets none of its own and stays in the terminal's process group: the
+  # terminal's ^C reaches it directly.
+  cat > count.py <<'PY'
+import signal, time
+n = 0
+def got(sig, frame):
+    global n
+    n += 1
+signal.signal(signal.SIGINT, got)
+open("ready", "w").close()
+while n == 0:
+    time.sleep(0.02)
+time.sleep(1)
+print("SIGINTs:", n)
+PY
+  local init
+  for init in "" --init; do
+    rm -f ready
+    bk_run 0 script -qec "exec nsjail-lite --pid $init -- python3 count.py </dev/null" /dev/null \
+      < <(wait_for ready; printf '\003'; sleep 3)
+    assert_output --partial "SIGINTs: 1"
+  done
+}
+
 # ---- named boxes --------------------------------------------------------
 
 @test "--detach prints the name; ps, inspect and logs show the box" {

@@ -45,6 +45,33 @@ TEST_CASE("forwarded signals reach the child", "[process]") {
     CHECK(bk::exit_code_from_status(status) == 128 + SIGTERM);
 }
 
+TEST_CASE("what a terminal sent the whole process group is known, and not sent twice", "[process]") {
+    siginfo_t from_terminal{};
+    from_terminal.si_code = SI_KERNEL;  // the tty driver's ^C, ^\ or resize
+    siginfo_t from_kill{};
+    from_kill.si_code = SI_USER;        // kill(2): for us alone, as far as we can tell
+    pid_t me = getpid();
+    for (int sig : {SIGINT, SIGQUIT, SIGWINCH}) {
+        CHECK(bk::terminal_sent_it_too(sig, from_terminal, me));
+        CHECK_FALSE(bk::terminal_sent_it_too(sig, from_kill, me));
+    }
+    // A hang-up goes to the session leader alone; TERM never comes from a terminal.
+    CHECK_FALSE(bk::terminal_sent_it_too(SIGHUP, from_terminal, me));
+    CHECK_FALSE(bk::terminal_sent_it_too(SIGTERM, from_terminal, me));
+    // A child in a process group of its own had no copy.
+    pid_t pid = fork();
+    if (pid == 0) {
+        setpgid(0, 0);
+        pause();
+        _exit(0);
+    }
+    bk::Child child(pid);
+    setpgid(pid, pid);  // (either of us may get there first)
+    CHECK_FALSE(bk::terminal_sent_it_too(SIGINT, from_terminal, pid));
+    CHECK(bk::terminal_sent_it_to_group(SIGINT, from_terminal, getpgrp()));
+    CHECK_FALSE(bk::terminal_sent_it_to_group(SIGINT, from_terminal, pid));
+}
+
 TEST_CASE("exit_like dies by the child's signal, or exits with its code", "[process]") {
     auto run = [](int child_status_code, bool by_signal) {
         pid_t pid = fork();

@@ -89,7 +89,7 @@ void run_init(const Options& o, int error_fd) {
         int sig = ::sigwaitinfo(&set, &info);
         if (sig < 0) continue;  // EINTR
         if (sig != SIGCHLD) {
-            ::kill(cmd, sig);
+            if (!terminal_sent_it_too(sig, info, cmd)) ::kill(cmd, sig);
             continue;
         }
         // Reap everyone who ended: the command, and any orphan handed to us.
