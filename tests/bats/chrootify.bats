@@ -91,10 +91,23 @@ EOT
 
 @test "--dev makes a small /dev that works" {
   bk_run 0 unshare -m chrootify --proc --dev "$ROOT" -- /bin/sh -c \
-    'ls /dev | tr "\n" " "; echo; echo x > /dev/null && head -c 4 /dev/zero | wc -c; grep -c " /dev/pts .* devpts " /proc/self/mountinfo'
+    'ls /dev | tr "\n" " "; echo; echo x > /dev/null && head -c 4 /dev/zero | wc -c; grep -c " /dev/pts .* devpts " /proc/self/mountinfo' </dev/null
   assert_line --index 0 "fd full null ptmx pts random shm stderr stdin stdout tty urandom zero "
   assert_line --index 1 "4"
   assert_line --index 2 "1"
+}
+
+@test "--dev from a terminal: the box's terminal is its /dev/console, and tty names it" {
+  require_cmd script
+  # The terminal is the host's (script's), not one of the box's own /dev/pts.
+  bk_run 0 script -qec "unshare -m chrootify --dev $ROOT -- /bin/sh -c 'tty; [ -c /dev/console ] && echo console'" /dev/null < <(sleep 3)
+  output=$(tr -d '\r\0' <<<"$output" | sed 's/\^@//g')   # (the NUL script types at the end, echoed)
+  mapfile -t lines <<<"$output"
+  assert_line --index 0 "/dev/console"
+  assert_line --index 1 "console"
+  # Without a terminal there is none to name, and no /dev/console.
+  bk_run 1 unshare -m chrootify --dev "$ROOT" -- /bin/sh -c 'tty; test -e /dev/console' </dev/null
+  assert_output "not a tty"
 }
 
 @test "--sys is read-only" {

@@ -1,6 +1,7 @@
 #include "chrootify.hpp"
 
 #include <dirent.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -161,6 +162,23 @@ void mount_dev(const Options& o, int root) {
     Fd shm = sys::openat("hold /dev/shm open", dev.get(), "shm", O_PATH | O_DIRECTORY | O_NOFOLLOW);
     sys::mount_at("give the box its own shared memory", "shm", shm.get(), o.new_root + "/dev/shm", "tmpfs",
                   MS_NOSUID | MS_NODEV, "mode=1777,size=65536k");
+    // The box's terminal, when its stdin is one, is the host's (nsjail-lite
+    // made it before this /dev/pts existed), so `tty` could not name it. As
+    // runc does, it is bound on /dev/console, where ttyname(3) finds it. It
+    // is bound by its name here: the fd itself points into the caller's
+    // mount namespace, which mount(2) refuses (EINVAL). A nicety: the box
+    // runs without it if it cannot be had.
+    char tty[PATH_MAX];
+    if (::isatty(0) && ::ttyname_r(0, tty, sizeof tty) == 0) {
+        try {
+            Fd node = sys::openat("make a place for the box's terminal", dev.get(), "console",
+                                  O_WRONLY | O_CREAT | O_EXCL, 0600);
+            sys::mount_at("let the box name its terminal, " + std::string(tty), tty, node.get(),
+                          o.new_root + "/dev/console", "", MS_BIND);
+        } catch (const Error& e) {
+            if (verbose()) detail("no /dev/console in the box: " + e.message());
+        }
+    }
     for (auto [name, target_path] : {std::pair{"ptmx", "pts/ptmx"}, {"fd", "/proc/self/fd"},
                                      {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
                                      {"stderr", "/proc/self/fd/2"}}) {
