@@ -377,8 +377,8 @@ line3"
 }
 
 @test "kill sends a signal; rm refuses a running box without -f; rm -f removes it" {
-  bk_run 0 "$BOXRUN" run -d --name "$N" "$IMG" sh -c 'trap "echo got-usr1" USR1; while :; do sleep 0.1; done'
-  sleep 0.3
+  bk_run 0 "$BOXRUN" run -d --name "$N" "$IMG" sh -c 'trap "echo got-usr1" USR1; echo trapped; while :; do sleep 0.1; done'
+  for _ in $(seq 100); do grep -q trapped "$W/boxrun/boxes/$N/log" && break; sleep 0.1; done   # (a USR1 before the trap: pid 1 ignores it)
   bk_run 0 "$BOXRUN" kill -s USR1 "$N"
   for _ in $(seq 30); do grep -q got-usr1 "$W/boxrun/boxes/$N/log" && break; sleep 0.1; done
   bk_run 0 "$BOXRUN" logs "$N"
@@ -456,7 +456,7 @@ line3"
   bk_run 125 "$BOXRUN" commit "$N-none" "test/$N-c:2"
   # a running box is frozen while its layer is read, and thawed after
   bk_run 0 "$BOXRUN" run -d --name "$N-live" "$IMG" sh -c 'echo live > /www/live; while :; do date > /tmp/tick; sleep 0.1; done'
-  sleep 0.3
+  for _ in $(seq 100); do [ -s "$W/boxrun/boxes/$N-live/upper/tmp/tick" ] && break; sleep 0.1; done
   bk_run 0 "$BOXRUN" commit "$N-live" "test/$N-c:2"
   bk_run 0 "$BOXRUN" run --rm "test/$N-c:2" cat /www/live
   assert_output "live"

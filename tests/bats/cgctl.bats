@@ -85,10 +85,9 @@ EOT
 }
 
 @test "signals sent to cgctl run reach the command" {
-  cgctl run --name "$G" -- /bin/sh -c 'trap "echo got TERM; exit 7" TERM; while :; do sleep 0.1; done' > out 2>err &
+  cgctl run --name "$G" -- /bin/sh -c 'trap "echo got TERM; exit 7" TERM; touch trapped; while :; do sleep 0.1; done' > out 2>err &
   local pid=$!
-  for _ in $(seq 50); do [ -d "$(group_dir "$G")" ] && break; sleep 0.1; done
-  sleep 0.3
+  for _ in $(seq 100); do [ -e trapped ] && break; sleep 0.1; done
   kill -TERM "$pid"
   local rc=0; wait "$pid" || rc=$?
   assert_equal "$rc" 7
