@@ -43,9 +43,10 @@ private:
 void forward_signals_to(pid_t pid, bool to_group = false);
 void restore_signals();
 
-// True when `sig` is one a terminal sent to its whole foreground process
-// group (^C, ^\, a resize) and that group is ours, which `group` is too, or
-// `pid` is still in: it has had the signal already. (Async-signal-safe.)
+// Whether `sig` came from a terminal to its whole foreground process group
+// (^C, ^\, a resize), that group being ours, and `group` is that same group
+// (or `pid` is in it): then its members have had the signal already.
+// Async-signal-safe.
 bool terminal_sent_it_to_group(int sig, const siginfo_t& info, pid_t group);
 bool terminal_sent_it_too(int sig, const siginfo_t& info, pid_t pid);
 
