@@ -427,6 +427,18 @@ private:
         else if (c.up.shut && c.down.shut) kill(c, false);
     }
 
+    // A read (recv or splice) that brought no bytes: the sender's FIN, which
+    // is progress, or nothing yet (true); or a broken connection (false).
+    static bool no_data(ssize_t n, Direction& d, bool& progress, bool& more) {
+        more = false;
+        if (n == 0) {
+            d.eof = true;
+            progress = true;
+            return true;
+        }
+        return errno == EAGAIN || errno == EINTR;
+    }
+
     // Move what can move without blocking. False when the connection broke.
     // Each call either makes progress or stops at EAGAIN, and every EAGAIN
     // leaves an edge-triggered event armed (a blocked write asks for EPOLLOUT
@@ -466,11 +478,7 @@ private:
                         blocked = true;
                         break;  // the writable edge brings us back
                     }
-                } else if (n == 0) {
-                    d.eof = true;
-                    progress = true;
-                    more = false;
-                } else if (errno != EAGAIN && errno != EINTR) {
+                } else if (!no_data(n, d, progress, more)) {
                     return false;
                 }
             } else if (!d.eof && d.in_pipe < d.capacity) {
@@ -485,14 +493,8 @@ private:
                         int size = ::fcntl(d.pipe_w.get(), F_SETPIPE_SZ, int(cfg_.pipe_size));
                         if (size > 0) d.capacity = std::size_t(size);
                     }
-                } else if (n == 0) {
-                    d.eof = true;
-                    progress = true;
-                    more = false;
-                } else if (errno != EAGAIN && errno != EINTR) {
+                } else if (!no_data(n, d, progress, more)) {
                     return false;
-                } else {
-                    more = false;
                 }
             }
             if (d.in_pipe > 0) {
