@@ -127,6 +127,17 @@ EOT
   assert_output --partial "Usage: nsjail-lite"
   assert_output --partial "Lesson: lessons/03-namespaces"
   assert_output --partial "nsjail-lite exec NAME"
+  # The subcommands are built only when the command line may name one, or
+  # asks for help: every way of asking still lists them.
+  local ask
+  for ask in --help -h -vh "--pid --help"; do
+    bk_run 0 nsjail-lite $ask
+    assert_output --regexp $'Subcommands:\n  ps +List the running boxes\n  exec '
+  done
+  bk_run 0 nsjail-lite --quiet ps --help
+  assert_output --partial "Usage: nsjail-lite ps [OPTIONS]"
+  bk_run 125 nsjail-lite --pid pss     # not a subcommand: the usual error
+  assert_regex "$stderr" "cannot understand the command line"
   bk_run 0 nsjail-lite --version
   assert_output --regexp '^nsjail-lite [0-9]+\.[0-9]+\.[0-9]+$'
 }
