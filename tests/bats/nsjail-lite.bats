@@ -466,6 +466,28 @@ PY
 
 # ---- named boxes --------------------------------------------------------
 
+@test "exec into a box that chrootify is still setting up does not stop it from mounting" {
+  # docker run -d, then docker exec at once: the exec may come while the
+  # box's chain is still at work. Here the box waits for "go" before its
+  # chrootify starts, and an exec'd command is in the box meanwhile.
+  make_busybox_root "$BATS_TEST_TMPDIR/root"
+  bk_run 0 nsjail-lite --pid --mount --name early --detach -- /bin/sh -c \
+    "while [ ! -e go ]; do sleep 0.05; done; exec chrootify --pivot --proc $BATS_TEST_TMPDIR/root -- /bin/sleep 60"
+  nsjail-lite exec early -- /bin/sh -c 'touch joined; exec sleep 30' </dev/null & BG=$!
+  wait_for joined
+  touch go
+  local i comm=
+  for i in $(seq 50); do
+    comm=$(nsjail-lite exec early -- /bin/cat /proc/1/comm 2>/dev/null </dev/null) || true
+    [ "$comm" = sleep ] && break
+    sleep 0.1
+  done
+  bk_run 0 nsjail-lite logs early
+  refute_output --partial "cannot"
+  assert_equal "$comm" "sleep"     # pid 1 is the box's command, in its own /proc
+  bk_run 0 nsjail-lite kill early
+}
+
 @test "--detach prints the name; ps, inspect and logs show the box" {
   bk_run 0 nsjail-lite --all --hostname web --name web --detach -- /bin/sh -c 'echo started; exec sleep 300'
   assert_output "web"

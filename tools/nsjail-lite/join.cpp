@@ -79,9 +79,9 @@ int cmd_exec(const std::string& name, std::vector<std::string> command, bool cle
     Fd root = sys::open("hold the box's root directory", proc + "/root", O_PATH | O_DIRECTORY);
     Fd cwd = sys::open("hold the box's working directory", proc + "/cwd", O_PATH | O_DIRECTORY);
 
-    bool joined_pid = false, joined_user = false;
+    bool joined_user = false;
     std::pair<uid_t, gid_t> ids;
-    for (auto& j : joins) {
+    auto join = [&](const Join& j) {
         try {
             sys::setns("join the box's " + std::string(j.kind->name) + " namespace (it hides " + j.kind->hides + ")",
                        j.fd.get(), j.kind->flag, j.path);
@@ -90,34 +90,52 @@ int cmd_exec(const std::string& name, std::vector<std::string> command, bool cle
             if (!hint.empty()) e.with_hint(hint);
             throw;
         }
-        if (j.kind->flag == CLONE_NEWPID) joined_pid = true;
         if (j.kind->flag == CLONE_NEWUSER) {
             joined_user = true;
             ids = box_ids(pid);  // read now: /proc translates ids for the namespace we are in
         }
-    }
-    sys::fchdir("go to the box's root", root.get(), proc + "/root");
-    sys::chroot("see the box's root as /", ".");
-    sys::fchdir("start where the box's first process is", cwd.get(), proc + "/cwd");
-    if (joined_user) {
-        // Become who the box's first process is (root inside, usually).
-        try {
-            sys::setgroups("drop the groups we came with", {});
-        } catch (const Error&) {
-            // A rootless box denied setgroups; our groups are unmapped there anyway.
+    };
+    // With a PID namespace to enter we fork (only the children of setns()
+    // join it), and we join only it and the user namespace that owns the
+    // rest: the child joins the others. We never enter the box's mount
+    // namespace ourselves. A process there from outside the box would make
+    // a chrootify still setting the box up refuse to mount, and the command
+    // in the box's PID namespace is one chrootify knows to be the box's.
+    bool fork_first = false;
+    for (auto& j : joins) fork_first = fork_first || j.kind->flag == CLONE_NEWPID;
+    auto ours = [&](const Join& j) { return !fork_first || j.kind->flag == CLONE_NEWUSER || j.kind->flag == CLONE_NEWPID; };
+    // The rest of the way into the box, in the process that runs the command.
+    auto enter = [&] {
+        for (auto& j : joins)
+            if (!ours(j)) join(j);
+        sys::fchdir("go to the box's root", root.get(), proc + "/root");
+        sys::chroot("see the box's root as /", ".");
+        sys::fchdir("start where the box's first process is", cwd.get(), proc + "/cwd");
+        if (joined_user) {
+            // Become who the box's first process is (root inside, usually).
+            try {
+                sys::setgroups("drop the groups we came with", {});
+            } catch (const Error&) {
+                // A rootless box denied setgroups; our groups are unmapped there anyway.
+            }
+            sys::setresgid("take the box's group id", ids.second);
+            sys::setresuid("take the box's user id", ids.first);
         }
-        sys::setresgid("take the box's group id", ids.second);
-        sys::setresuid("take the box's user id", ids.first);
-    }
-    // The environment last: until here our own BOXKIT_RUN found the box.
-    if (clear_env) ::clearenv();
-    for (auto& kv : env) {
-        auto eq = kv.find('=');
-        ::setenv(kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str(), 1);
-    }
+        // The environment last: until here our own BOXKIT_RUN found the box.
+        if (clear_env) ::clearenv();
+        for (auto& kv : env) {
+            auto eq = kv.find('=');
+            ::setenv(kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str(), 1);
+        }
+    };
+    for (auto& j : joins)
+        if (ours(j)) join(j);
     Options o;
     o.command = std::move(command);
-    if (!joined_pid) exec_command(o);
+    if (!fork_first) {
+        enter();
+        exec_command(o);
+    }
     // The child cannot see us from inside (getppid() is 0 there), so it
     // learns whether we died before its PR_SET_PDEATHSIG from this pipe:
     // we hold the write end open for as long as we live.
@@ -130,6 +148,7 @@ int cmd_exec(const std::string& name, std::vector<std::string> command, bool cle
             sys::prctl("die when nsjail-lite exec dies", PR_SET_PDEATHSIG, SIGKILL, "PR_SET_PDEATHSIG, SIGKILL");
             struct pollfd p {alive_pipe[0], POLLIN, 0};
             if (::poll(&p, 1, 0) > 0 && (p.revents & POLLHUP)) ::_exit(EXIT_TOOL_FAILED);
+            enter();
             if (tty) {
                 term.master = Fd();
                 take_terminal(term.slave.get());
