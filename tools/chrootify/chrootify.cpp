@@ -32,15 +32,16 @@ const char* const k_mount_ns_hint =
 // namespace. Kernel threads always sit in the host's first one, and a shell
 // beside us would see our mounts stay after the box ended. Ancestors are
 // fine: they wait for us (unshare -m, a shell script in a fresh namespace).
-// So is a process in our own PID namespace when that is a box's (not the
-// host's first one, whose inode number is fixed: PROC_PID_INIT_INO): it dies
-// with the box's pid 1. `nsjail-lite exec` into a box still being set up
-// puts its command there, and must not break the box.
+// So is a process in our own PID namespace when that is a box's, made
+// below one of our ancestors (not the one a whole machine or container
+// shares): it dies with the box's pid 1. `nsjail-lite exec` into a box
+// still being set up puts its command there, and must not break the box.
 bool mount_namespace_shared() {
-    constexpr ino_t k_host_pid_ns = 0xEFFFFFFC;
     struct stat self {}, self_pid {};
     if (::stat("/proc/self/ns/mnt", &self) < 0) return false;
-    bool in_box = ::stat("/proc/self/ns/pid", &self_pid) == 0 && self_pid.st_ino != k_host_pid_ns;
+    bool have_pid_ns = ::stat("/proc/self/ns/pid", &self_pid) == 0;
+    bool in_box = false;
+    auto same = [](const struct stat& a, const struct stat& b) { return a.st_ino == b.st_ino && a.st_dev == b.st_dev; };
     // Walk from /proc/self, not getpid(): in a new PID namespace with the
     // host's /proc still mounted, getpid() is 1 but /proc numbers the host's.
     std::set<pid_t> ancestors;
@@ -54,6 +55,9 @@ bool mount_namespace_shared() {
         if (close == std::string::npos) break;
         pid_t self = std::atoi(line.c_str());
         if (!ancestors.insert(self).second) break;
+        struct stat pid_ns {};
+        if (have_pid_ns && ::stat(("/proc/" + next + "/ns/pid").c_str(), &pid_ns) == 0 && !same(pid_ns, self_pid))
+            in_box = true;
         std::istringstream rest(line.substr(close + 2));
         char state;
         rest >> state >> pid;
@@ -69,11 +73,10 @@ bool mount_namespace_shared() {
         if (*end || pid <= 0 || ancestors.count(pid_t(pid))) continue;
         struct stat other {};
         std::string ns = std::string("/proc/") + e->d_name + "/ns/mnt";
-        if (::stat(ns.c_str(), &other) == 0 && other.st_ino == self.st_ino && other.st_dev == self.st_dev) {
+        if (::stat(ns.c_str(), &other) == 0 && same(other, self)) {
             struct stat other_pid {};
             std::string pid_ns = std::string("/proc/") + e->d_name + "/ns/pid";
-            if (in_box && ::stat(pid_ns.c_str(), &other_pid) == 0 && other_pid.st_ino == self_pid.st_ino &&
-                other_pid.st_dev == self_pid.st_dev)
+            if (in_box && ::stat(pid_ns.c_str(), &other_pid) == 0 && same(other_pid, self_pid))
                 continue;  // one of the box's own
             shared = true;
             break;
