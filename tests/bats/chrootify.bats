@@ -72,6 +72,19 @@ EOT
   assert_regex "$stderr" "hint: .*nsjail-lite --mount"
 }
 
+@test "pid 1 of a new PID namespace still refuses while an outsider shares its mount namespace" {
+  # chrootify skips its look at every process when it is pid 1 and its
+  # parent is in another mount namespace (nsjail-lite --pid --mount). Here
+  # the parent, unshare -p -f, shares the namespace with a sleep outside
+  # the box: chrootify must still look, and refuse.
+  bk_run 125 unshare -m /bin/sh -c \
+    "sleep 30 & unshare -p -f chrootify --pivot --proc $ROOT -- /bin/true; s=\$?; kill \$!; exit \$s"
+  assert_regex "$stderr" "cannot pivot_root into .* mount namespace other processes share"
+  # ... and the same box, started by a parent in another mount namespace, runs
+  bk_run 0 nsjail-lite --pid --mount -- chrootify --pivot --proc "$ROOT" -- /bin/cat /proc/1/comm
+  assert_output "cat"
+}
+
 @test "mount options outside a private mount namespace refuse and mount nothing" {
   bk_run 125 chrootify --proc "$ROOT" -- /bin/true
   assert_equal "$(mounts_under "$ROOT")" ""

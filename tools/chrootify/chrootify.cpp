@@ -28,6 +28,21 @@ const char* const k_mount_ns_hint =
     "mounts need a private mount namespace so they vanish with the box; run under "
     "'nsjail-lite --mount -- chrootify ...' or 'unshare -m chrootify ...'";
 
+// Whether our parent (as /proc, still the host's here, numbers it) is in
+// a mount namespace other than `self`. A machine's or container's own init
+// has no parent there: false.
+bool first_in_new_mount_namespace(const struct stat& self) {
+    std::ifstream stat_file("/proc/self/stat");
+    std::string line;
+    if (!std::getline(stat_file, line)) return false;
+    auto close = line.rfind(')');
+    if (close == std::string::npos || close + 4 > line.size()) return false;
+    pid_t parent = std::atoi(line.c_str() + close + 4);  // ") S PPID"
+    struct stat theirs {};
+    if (parent <= 0 || ::stat(("/proc/" + std::to_string(parent) + "/ns/mnt").c_str(), &theirs) < 0) return false;
+    return theirs.st_ino != self.st_ino || theirs.st_dev != self.st_dev;
+}
+
 // Whether a process other than us and our ancestors is in our mount
 // namespace. Kernel threads always sit in the host's first one, and a shell
 // beside us would see our mounts stay after the box ended. Ancestors are
@@ -42,6 +57,12 @@ bool mount_namespace_shared() {
     bool have_pid_ns = ::stat("/proc/self/ns/pid", &self_pid) == 0;
     bool in_box = false;
     auto same = [](const struct stat& a, const struct stat& b) { return a.st_ino == b.st_ino && a.st_dev == b.st_dev; };
+    // The usual box (nsjail-lite --pid --mount): we are pid 1 of a new PID
+    // namespace and our parent, outside it, is in another mount namespace.
+    // Then no process was born into ours but us: one could only have
+    // joined it with setns(2), and that would be the box's own (above).
+    // This spares a walk over every process on the machine.
+    if (::getpid() == 1 && first_in_new_mount_namespace(self)) return false;
     // Walk from /proc/self, not getpid(): in a new PID namespace with the
     // host's /proc still mounted, getpid() is 1 but /proc numbers the host's.
     std::set<pid_t> ancestors;
