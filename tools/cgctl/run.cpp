@@ -54,9 +54,20 @@ public:
             report(e);
         }
     }
-    // Kill what is left, then rmdir.
-    void finish() {
+    // Kill what is left, then rmdir. `emptied`: kill_members has just
+    // found the group empty, so first try the rmdir alone (reading every
+    // tree's cgroup.procs again cost a box 0.05 ms); a process that joined
+    // since makes it fail, and is killed as before.
+    void finish(bool emptied = false) {
         done_ = true;
+        if (emptied) {
+            try {
+                b_.remove(name_);
+                return;
+            } catch (const Error& e) {
+                if (e.err() != EBUSY) throw;
+            }
+        }
         kill_members(b_, name_);
         remove_when_empty(b_, name_);
     }
@@ -142,7 +153,7 @@ int run(const Options& o) {
 
     kill_members(*b, name);                                      // 4
     if (!o.json && quiet() && o.report_file.empty()) {          // (nobody reads the usage)
-        group.finish();
+        group.finish(true);
         exit_like(status);                                       // 6
     }
     Usage u = b->usage(name);                                    // 5
