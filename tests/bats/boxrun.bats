@@ -35,7 +35,7 @@ setup() {
 teardown() {
   [ -n "${N:-}" ] || return 0
   local box
-  for box in "$W"/boxrun/boxes/"$N"*; do
+  for box in "$W"/boxrun/boxes/"$N"* "$BOXKIT_RUN"/.boxrun/"$N"*; do
     [ -d "$box" ] && "$BOXRUN" rm -f "$(basename "$box")" >/dev/null 2>&1 || true
   done
   local g
@@ -54,6 +54,7 @@ teardown_file() {
 # Nothing of box NAME is left: notes, record, cgroup, supervisor, netfwd.
 assert_box_gone() {
   assert [ ! -e "$W/boxrun/boxes/$1" ]
+  assert [ ! -e "$BOXKIT_RUN/.boxrun/$1" ]
   assert [ ! -e "$BOXKIT_RUN/$1.json" ]
   run cgctl ls
   refute_output --partial "boxrun-$1-"
@@ -247,7 +248,7 @@ EOF
   assert_box_gone "$N"
   bk_run 0 "$BOXRUN" run --rm -d --name "$N-d" "$IMG" sleep 0.3
   assert_output "$N-d"
-  for _ in $(seq 50); do [ -e "$W/boxrun/boxes/$N-d" ] || break; sleep 0.1; done
+  for _ in $(seq 50); do [ -e "$BOXKIT_RUN/.boxrun/$N-d" ] || break; sleep 0.1; done
   assert_box_gone "$N-d"
   assert_equal "$(mounts_under "$W")" ""
 }
@@ -258,7 +259,7 @@ EOF
   assert_output "new
 1"
   assert_equal "$(ls -A "$W/boxrun/root")" ""
-  assert_equal "$(find "$W/boxrun/boxes" -mindepth 1)" ""
+  assert_equal "$(find "$W/boxrun/boxes" "$BOXKIT_RUN/.boxrun" -mindepth 1)" ""
   bk_run 0 "$BOXRUN" run --rm "$IMG" ls /www
   assert_output "index.html"
   # two --rm boxes at once: each mounts its own tmpfs and overlay on the one root directory
@@ -273,7 +274,7 @@ EOF
   bk_run 125 "$BOXRUN" commit "$N-a" "test/$N-c:1"
   assert_regex "$stderr" "boxrun: cannot commit the box $N-a: with --rm"
   bk_run 0 "$BOXRUN" stop -t 0 "$N-a" "$N-b"
-  for _ in $(seq 50); do [ -e "$W/boxrun/boxes/$N-a" ] || [ -e "$W/boxrun/boxes/$N-b" ] || break; sleep 0.1; done
+  for _ in $(seq 50); do [ -e "$BOXKIT_RUN/.boxrun/$N-a" ] || [ -e "$BOXKIT_RUN/.boxrun/$N-b" ] || break; sleep 0.1; done
   assert_box_gone "$N-a"
   assert_box_gone "$N-b"
 }
@@ -284,6 +285,12 @@ EOF
   for _ in $(seq 50); do "$BOXRUN" ps | grep -q "^$N " && break; sleep 0.1; done
   bk_run 0 "$BOXRUN" ps
   assert_output --regexp "$N +test/$P:1 +sleep 1000 +running"
+  # its notes are in the run directory (they never outlive the run), not beside the store
+  assert [ -f "$BOXKIT_RUN/.boxrun/$N/config.sh" ]
+  assert [ ! -e "$W/boxrun/boxes/$N" ]
+  # and its name is taken in both places
+  bk_run 125 "$BOXRUN" run --name "$N" "$IMG" true
+  assert_regex "$stderr" "boxrun: cannot name the box '$N': there is one already"
   bk_run 0 "$BOXRUN" stop -t 1 "$N"
   run wait "$pid"
   assert_equal "$status" 143    # its command ended by SIGTERM
@@ -404,6 +411,10 @@ line3"
   bk_run 0 "$BOXRUN" run --name "$N" "$IMG" true
   bk_run 125 "$BOXRUN" run --name "$N" "$IMG" true
   assert_regex "$stderr" "there is one already"
+  # a --rm box too, though its notes would go elsewhere (the run directory)
+  bk_run 125 "$BOXRUN" run --rm --name "$N" "$IMG" true
+  assert_regex "$stderr" "there is one already"
+  assert [ ! -e "$BOXKIT_RUN/.boxrun/$N" ]
 }
 
 # ---- ports and limits -------------------------------------------------------------
