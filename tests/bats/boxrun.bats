@@ -383,6 +383,42 @@ line3"
   assert_regex "$stderr" "not running"
 }
 
+# The box's command counts its SIGINTs: after the first (or a few seconds),
+# it waits a second for more, then says how many came. It writes "ready"
+# once its trap is set. (It spins rather than sleeps until the first: a
+# shell runs a trap once for signals that came while it waited for a
+# command, and a second SIGINT a moment after the first must count.)
+count_ints() {
+  cat > "$W/www-$N/count.sh" <<'SH'
+n=0 i=0
+trap 'n=$((n + 1))' INT
+echo ready > /www/ready
+while [ "$n" -eq 0 ] && [ "$i" -lt 2000000 ]; do i=$((i + 1)); done
+sleep 1
+echo "SIGINTs: $n"
+SH
+}
+
+@test "a SIGINT sent to boxrun alone reaches the box once, as docker passes it on" {
+  mkdir -p "$W/www-$N"; count_ints
+  # (env --default-signal: a script's background job starts with SIGINT ignored)
+  env --default-signal=INT "$BOXRUN" run --rm -v "$W/www-$N:/www" "$IMG" sh /www/count.sh > "$BATS_TEST_TMPDIR/out" 2>&1 &
+  local pid=$!
+  for _ in $(seq 100); do [ -e "$W/www-$N/ready" ] && break; sleep 0.1; done
+  kill -INT "$pid"
+  wait "$pid"
+  run cat "$BATS_TEST_TMPDIR/out"
+  assert_output "SIGINTs: 1"
+}
+
+@test "^C at a terminal reaches a box without one once: boxrun does not pass it on again" {
+  require_cmd script
+  mkdir -p "$W/www-$N"; count_ints
+  bk_run 0 script -qec "$BOXRUN run --rm -v $W/www-$N:/www $IMG sh /www/count.sh" /dev/null \
+    < <(for _ in $(seq 100); do [ -e "$W/www-$N/ready" ] && break; sleep 0.1; done; printf '\003'; sleep 3)
+  assert_output --partial "SIGINTs: 1"
+}
+
 @test "kill sends a signal; rm refuses a running box without -f; rm -f removes it" {
   bk_run 0 "$BOXRUN" run -d --name "$N" "$IMG" sh -c 'trap "echo got-usr1" USR1; echo trapped; while :; do sleep 0.1; done'
   for _ in $(seq 100); do grep -q trapped "$W/boxrun/boxes/$N/log" && break; sleep 0.1; done   # (a USR1 before the trap: pid 1 ignores it)
