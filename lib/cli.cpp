@@ -57,4 +57,12 @@ int main_guard(const char* tool, const std::function<int()>& body) {
     }
 }
 
+bool asks_for_help(const std::vector<std::string>& args) {
+    for (size_t i = 1; i < args.size(); ++i) {
+        const std::string& w = args[i];
+        if (w == "--help" || (w.size() > 1 && w[0] == '-' && w[1] != '-' && w.find('h') != std::string::npos)) return true;
+    }
+    return false;
+}
+
 } // namespace bk::cli

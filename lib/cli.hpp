@@ -29,6 +29,12 @@ void setup(CLI::App& app, Common& common, const std::string& footer);
 // nothing when it should go on. Applies the common flags to the environment.
 std::optional<int> parse(CLI::App& app, const std::vector<std::string>& args, const Common& common);
 
+// Whether a word of `args` (argv[0] first, no "--" part) asks for help:
+// --help, or a cluster of short flags with an h (-h, -vh). A tool that
+// builds its subcommands only when the command line names one builds them
+// all then, since the help lists them.
+bool asks_for_help(const std::vector<std::string>& args);
+
 // main() for every tool: name the tool, run `body`, turn a bk::Error (or any
 // other exception) into its one message and exit code.
 int main_guard(const char* tool, const std::function<int()>& body);

@@ -58,6 +58,18 @@ TEST_CASE("good arguments go on, and --explain is exported to the chain", "[cli]
     unsetenv("BOXKIT_EXPLAIN");
 }
 
+TEST_CASE("asks_for_help: --help, or a short-flag cluster with an h, after argv[0]", "[cli]") {
+    using bk::cli::asks_for_help;
+    CHECK(asks_for_help({"tool", "--help"}));
+    CHECK(asks_for_help({"tool", "run", "-h"}));
+    CHECK(asks_for_help({"tool", "-vh"}));
+    CHECK_FALSE(asks_for_help({"tool"}));
+    CHECK_FALSE(asks_for_help({"-h"}));  // argv[0] is the tool's name
+    CHECK_FALSE(asks_for_help({"tool", "--hostname", "h"}));
+    CHECK_FALSE(asks_for_help({"tool", "run", "--name", "help"}));
+    CHECK_FALSE(asks_for_help({"tool", "-", "--"}));
+}
+
 TEST_CASE("main_guard turns errors into their exit codes", "[cli]") {
     CHECK(bk::cli::main_guard("t", [] { return 7; }) == 7);
     CHECK(bk::cli::main_guard("t", []() -> int { throw bk::Error("x"); }) == 125);

@@ -1,5 +1,6 @@
 // cgctl COMMAND [OPTIONS] [NAME] [-- COMMAND...]
 // Options in, one function of cgctl.hpp out; the work is in the other files.
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <vector>
@@ -56,10 +57,12 @@ void add_limits(CLI::App* cmd, cgctl::Limits& l) {
         ->type_name("DEV:KEY=VAL,...")->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
-// A subcommand and how to add its options.
+// A subcommand, how to add its options, and what it does.
 struct Subcommand {
     std::string name, about;
     std::function<void(CLI::App*)> add_options;
+    int (*act)(const cgctl::Options&);
+    bool runs_command = false;  // takes a command after --
     CLI::App* app = nullptr;
 };
 
@@ -70,14 +73,11 @@ struct Subcommand {
 // CLI11 says what it always said, or when help is asked for, since the help
 // lists them all.
 std::string named_subcommand(const std::vector<std::string>& own, const std::vector<Subcommand>& subs) {
-    std::string named;
-    for (size_t i = 1; i < own.size(); ++i) {
-        const std::string& w = own[i];
-        if (w == "--help" || (w.size() > 1 && w[0] == '-' && w[1] != '-' && w.find('h') != std::string::npos)) return "";
-        if (named.empty() && !w.empty() && w[0] != '-') named = w;
-    }
+    if (cli::asks_for_help(own)) return "";
+    auto word = std::find_if(own.begin() + (own.empty() ? 0 : 1), own.end(), [](const std::string& w) { return !w.empty() && w[0] != '-'; });
+    if (word == own.end()) return "";
     for (const auto& sub : subs)
-        if (sub.name == named) return named;
+        if (sub.name == *word) return *word;
     return "";
 }
 
@@ -98,20 +98,21 @@ int main(int argc, char** argv) {
             if (required) opt->required();
         };
         std::vector<Subcommand> subs = {
-            {"create", "Make a group with limits", [&](CLI::App* c) { name(c); add_limits(c, o.limits); }},
-            {"set", "Change a group's limits", [&](CLI::App* c) { name(c); add_limits(c, o.limits); }},
+            {"create", "Make a group with limits", [&](CLI::App* c) { name(c); add_limits(c, o.limits); }, cgctl::create},
+            {"set", "Change a group's limits", [&](CLI::App* c) { name(c); add_limits(c, o.limits); }, cgctl::set},
             {"exec", "Join a group (making it if needed), then exec the command after --",
-             [&](CLI::App* c) { name(c); add_limits(c, o.limits); }},
+             [&](CLI::App* c) { name(c); add_limits(c, o.limits); }, cgctl::exec, true},
             {"run", "Run the command after -- in a new group; report what it used; remove the group",
              [&](CLI::App* c) {
                  c->add_option("--name", o.name, "Name the group (default run-PID)")->type_name("NAME");
                  add_limits(c, o.limits);
                  c->add_flag("--json", o.json, "Report as one line of JSON on stderr");
                  c->add_option("--report", o.report_file, "Also write the JSON report to FILE")->type_name("FILE");
-             }},
+             },
+             cgctl::run, true},
             {"rm", "Remove a group; a group with processes only with --force",
-             [&](CLI::App* c) { name(c); c->add_flag("--force,-f", o.force, "Kill the group's processes first"); }},
-            {"ls", "List boxkit's groups", [&](CLI::App* c) { c->add_flag("--json", o.json, "As JSON"); }},
+             [&](CLI::App* c) { name(c); c->add_flag("--force,-f", o.force, "Kill the group's processes first"); }, cgctl::rm},
+            {"ls", "List boxkit's groups", [&](CLI::App* c) { c->add_flag("--json", o.json, "As JSON"); }, cgctl::ls},
             {"stats", "What a group uses now, like docker stats",
              [&](CLI::App* c) {
                  name(c);
@@ -119,16 +120,18 @@ int main(int argc, char** argv) {
                  c->add_flag("--watch,-w", o.watch, "Redraw live with bars against each limit");
                  c->add_option("--interval", o.interval, "Seconds between redraws (default 1)")->check(CLI::Range(0.1, 3600.0));
                  c->add_option("--count", o.count, "With --watch: stop after N redraws")->check(CLI::PositiveNumber);
-             }},
+             },
+             cgctl::stats},
             {"events", "Follow OOM kills and limit hits as they happen",
              [&](CLI::App* c) {
                  name(c);
                  c->add_flag("--json", o.json, "One JSON document a line");
                  c->add_option("--count", o.count, "Stop after N events")->check(CLI::PositiveNumber);
-             }},
-            {"freeze", "Stop every process in the group (docker pause)", [&](CLI::App* c) { name(c); }},
-            {"thaw", "Let a frozen group run again (docker unpause)", [&](CLI::App* c) { name(c); }},
-            {"gc", "Remove groups a killed 'cgctl run' left behind", [](CLI::App*) {}},
+             },
+             cgctl::events},
+            {"freeze", "Stop every process in the group (docker pause)", [&](CLI::App* c) { name(c); }, cgctl::freeze},
+            {"thaw", "Let a frozen group run again (docker unpause)", [&](CLI::App* c) { name(c); }, cgctl::thaw},
+            {"gc", "Remove groups a killed 'cgctl run' left behind", [](CLI::App*) {}, cgctl::gc},
         };
         std::string named = named_subcommand(args.own, subs);
         for (auto& sub : subs) {
@@ -138,26 +141,14 @@ int main(int argc, char** argv) {
         }
 
         if (auto code = cli::parse(app, args.own, common)) return *code;
-        auto chosen = [&](std::string_view n) {
-            for (auto& sub : subs)
-                if (sub.name == n) return sub.app && *sub.app;
-            return false;
-        };
         o.command = args.command;
         cgctl::check_limits(o.limits);
-        if (args.had_separator && !(chosen("run") || chosen("exec")))
-            throw bk::Error("use -- with this command", "", 0, "only 'cgctl run' and 'cgctl exec' run a command");
-        if (chosen("create")) return cgctl::create(o);
-        if (chosen("set")) return cgctl::set(o);
-        if (chosen("exec")) return cgctl::exec(o);
-        if (chosen("run")) return cgctl::run(o);
-        if (chosen("rm")) return cgctl::rm(o);
-        if (chosen("ls")) return cgctl::ls(o);
-        if (chosen("stats")) return cgctl::stats(o);
-        if (chosen("events")) return cgctl::events(o);
-        if (chosen("freeze")) return cgctl::freeze(o);
-        if (chosen("thaw")) return cgctl::thaw(o);
-        if (chosen("gc")) return cgctl::gc(o);
+        for (const auto& sub : subs) {
+            if (!sub.app || !*sub.app) continue;
+            if (args.had_separator && !sub.runs_command)
+                throw bk::Error("use -- with this command", "", 0, "only 'cgctl run' and 'cgctl exec' run a command");
+            return sub.act(o);
+        }
         return 125;
     });
 }

@@ -88,13 +88,10 @@ struct Subcommands {
 // that lists them. When not, CLI11 could match none, and building them
 // would only cost a box's start (nsjail-lite's hot path) 0.1 ms of CPU.
 bool may_name_subcommand(const std::vector<std::string>& own) {
-    for (size_t i = 1; i < own.size(); ++i) {
-        const std::string& w = own[i];
-        for (const char* s : {"ps", "exec", "stop", "kill", "inspect", "logs", "--help"})
-            if (w == s) return true;
-        if (w.size() > 1 && w[0] == '-' && w[1] != '-' && w.find('h') != std::string::npos) return true;  // -h, -vh
-    }
-    return false;
+    for (size_t i = 1; i < own.size(); ++i)
+        for (const char* s : {"ps", "exec", "stop", "kill", "inspect", "logs"})
+            if (own[i] == s) return true;
+    return cli::asks_for_help(own);
 }
 
 } // namespace
