@@ -83,6 +83,10 @@ EOT
   # ... and the same box, started by a parent in another mount namespace, runs
   bk_run 0 nsjail-lite --pid --mount -- chrootify --pivot --proc "$ROOT" -- /bin/cat /proc/1/comm
   assert_output "cat"
+  # not pid 1, it looks, and a process of the box's own PID namespace is no outsider
+  bk_run 0 nsjail-lite --pid --mount -- /bin/sh -c \
+    "sleep 30 & chrootify --pivot --proc $ROOT -- /bin/cat /proc/1/comm; s=\$?; kill \$!; exit \$s"
+  assert_output "sh"
 }
 
 @test "mount options outside a private mount namespace refuse and mount nothing" {

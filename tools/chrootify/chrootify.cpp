@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <set>
-#include <sstream>
 
 #include "error.hpp"
 #include "exec.hpp"
@@ -28,19 +28,31 @@ const char* const k_mount_ns_hint =
     "mounts need a private mount namespace so they vanish with the box; run under "
     "'nsjail-lite --mount -- chrootify ...' or 'unshare -m chrootify ...'";
 
-// Whether our parent (as /proc, still the host's here, numbers it) is in
-// a mount namespace other than `self`. A machine's or container's own init
-// has no parent there: false.
-bool first_in_new_mount_namespace(const struct stat& self) {
-    std::ifstream stat_file("/proc/self/stat");
+// A process's pid and its parent's, as /proc numbers them (the host's /proc
+// is still mounted here), from /proc/WHICH/stat: "pid (comm) state ppid ...",
+// where comm may hold spaces and parentheses. Nothing if it is gone.
+struct Parentage {
+    pid_t pid = 0, parent = 0;
+};
+std::optional<Parentage> parentage(const std::string& which) {
+    std::ifstream stat_file("/proc/" + which + "/stat");
     std::string line;
-    if (!std::getline(stat_file, line)) return false;
+    if (!std::getline(stat_file, line)) return std::nullopt;
     auto close = line.rfind(')');
-    if (close == std::string::npos || close + 4 > line.size()) return false;
-    pid_t parent = std::atoi(line.c_str() + close + 4);  // ") S PPID"
+    if (close == std::string::npos || close + 4 > line.size()) return std::nullopt;
+    return Parentage{pid_t(std::atoi(line.c_str())), pid_t(std::atoi(line.c_str() + close + 4))};  // ") S PPID"
+}
+
+bool same_ns(const struct stat& a, const struct stat& b) { return a.st_ino == b.st_ino && a.st_dev == b.st_dev; }
+
+// Whether our parent is in a mount namespace other than `self`. A
+// machine's or container's own init has no parent in /proc: false.
+bool first_in_new_mount_namespace(const struct stat& self) {
+    auto me = parentage("self");
     struct stat theirs {};
-    if (parent <= 0 || ::stat(("/proc/" + std::to_string(parent) + "/ns/mnt").c_str(), &theirs) < 0) return false;
-    return theirs.st_ino != self.st_ino || theirs.st_dev != self.st_dev;
+    if (!me || me->parent <= 0 || ::stat(("/proc/" + std::to_string(me->parent) + "/ns/mnt").c_str(), &theirs) < 0)
+        return false;
+    return !same_ns(theirs, self);
 }
 
 // Whether a process other than us and our ancestors is in our mount
@@ -56,7 +68,6 @@ bool mount_namespace_shared() {
     if (::stat("/proc/self/ns/mnt", &self) < 0) return false;
     bool have_pid_ns = ::stat("/proc/self/ns/pid", &self_pid) == 0;
     bool in_box = false;
-    auto same = [](const struct stat& a, const struct stat& b) { return a.st_ino == b.st_ino && a.st_dev == b.st_dev; };
     // The usual box (nsjail-lite --pid --mount): we are pid 1 of a new PID
     // namespace and our parent, outside it, is in another mount namespace.
     // Then no process was born into ours but us: one could only have
@@ -66,24 +77,14 @@ bool mount_namespace_shared() {
     // Walk from /proc/self, not getpid(): in a new PID namespace with the
     // host's /proc still mounted, getpid() is 1 but /proc numbers the host's.
     std::set<pid_t> ancestors;
-    std::string next = "self";
-    for (pid_t pid = 0;;) {
-        std::ifstream stat_file("/proc/" + next + "/stat");
-        std::string line;
-        if (!std::getline(stat_file, line)) break;
-        // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-        auto close = line.rfind(')');
-        if (close == std::string::npos) break;
-        pid_t self = std::atoi(line.c_str());
-        if (!ancestors.insert(self).second) break;
+    for (std::string next = "self";;) {
+        auto p = parentage(next);
+        if (!p || !ancestors.insert(p->pid).second) break;
         struct stat pid_ns {};
-        if (have_pid_ns && ::stat(("/proc/" + next + "/ns/pid").c_str(), &pid_ns) == 0 && !same(pid_ns, self_pid))
+        if (have_pid_ns && ::stat(("/proc/" + next + "/ns/pid").c_str(), &pid_ns) == 0 && !same_ns(pid_ns, self_pid))
             in_box = true;
-        std::istringstream rest(line.substr(close + 2));
-        char state;
-        rest >> state >> pid;
-        if (pid <= 0) break;
-        next = std::to_string(pid);
+        if (p->parent <= 0) break;
+        next = std::to_string(p->parent);
     }
     DIR* proc = ::opendir("/proc");
     if (!proc) return false;
@@ -94,10 +95,10 @@ bool mount_namespace_shared() {
         if (*end || pid <= 0 || ancestors.count(pid_t(pid))) continue;
         struct stat other {};
         std::string ns = std::string("/proc/") + e->d_name + "/ns/mnt";
-        if (::stat(ns.c_str(), &other) == 0 && same(other, self)) {
+        if (::stat(ns.c_str(), &other) == 0 && same_ns(other, self)) {
             struct stat other_pid {};
             std::string pid_ns = std::string("/proc/") + e->d_name + "/ns/pid";
-            if (in_box && ::stat(pid_ns.c_str(), &other_pid) == 0 && same(other_pid, self_pid))
+            if (in_box && ::stat(pid_ns.c_str(), &other_pid) == 0 && same_ns(other_pid, self_pid))
                 continue;  // one of the box's own
             shared = true;
             break;
