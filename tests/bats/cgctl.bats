@@ -386,7 +386,7 @@ EOT
   assert_line "subtree_control boxkit: cpu memory pids"
   assert_line "memory.max 16777216"
   assert_line "cpu.max 20000 100000"
-  assert_line "oom: exit 137, oom_kill 1"
+  assert_line --regexp '^oom: exit 137, oom_kill [1-9]$'   # (as below: two when the first victim is slow to let go)
   assert_line --regexp '^pids: started [0-9]$'
   assert_line "pids peak 10"
   assert_line "freeze: frozen 1"
