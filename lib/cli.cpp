@@ -1,5 +1,7 @@
 #include "cli.hpp"
 
+#include <algorithm>
+
 #include <cstdio>
 #include <iostream>
 
@@ -63,6 +65,10 @@ bool asks_for_help(const std::vector<std::string>& args) {
         if (w == "--help" || (w.size() > 1 && w[0] == '-' && w[1] != '-' && w.find('h') != std::string::npos)) return true;
     }
     return false;
+}
+
+bool may_choose(const std::vector<std::string>& args, const std::string& name) {
+    return (args.size() > 1 && std::find(args.begin() + 1, args.end(), name) != args.end()) || asks_for_help(args);
 }
 
 } // namespace bk::cli

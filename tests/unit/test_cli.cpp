@@ -70,6 +70,16 @@ TEST_CASE("asks_for_help: --help, or a short-flag cluster with an h, after argv[
     CHECK_FALSE(asks_for_help({"tool", "-", "--"}));
 }
 
+TEST_CASE("may_choose: a word that is the subcommand's name, or a help flag", "[cli]") {
+    using bk::cli::may_choose;
+    CHECK(may_choose({"tool", "run", "--", "x"}, "run"));
+    CHECK(may_choose({"tool", "--name", "ls", "run"}, "ls"));  // (as CLI11 could)
+    CHECK(may_choose({"tool", "-h"}, "stats"));
+    CHECK_FALSE(may_choose({"tool", "runner"}, "run"));
+    CHECK_FALSE(may_choose({"run"}, "run"));  // argv[0] is the tool's name
+    CHECK_FALSE(may_choose({}, "run"));
+}
+
 TEST_CASE("main_guard turns errors into their exit codes", "[cli]") {
     CHECK(bk::cli::main_guard("t", [] { return 7; }) == 7);
     CHECK(bk::cli::main_guard("t", []() -> int { throw bk::Error("x"); }) == 125);

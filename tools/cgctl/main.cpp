@@ -66,21 +66,6 @@ struct Subcommand {
     CLI::App* app = nullptr;
 };
 
-// The subcommand the command line names: its first word that is not an
-// option (cgctl's own options take no value). Every call names one, and
-// cgctl builds only that one: all eleven with their options cost each box's
-// start about 0.1 ms. "" (build them all) when the word names none, so
-// CLI11 says what it always said, or when help is asked for, since the help
-// lists them all.
-std::string named_subcommand(const std::vector<std::string>& own, const std::vector<Subcommand>& subs) {
-    if (cli::asks_for_help(own)) return "";
-    auto word = std::find_if(own.begin() + (own.empty() ? 0 : 1), own.end(), [](const std::string& w) { return !w.empty() && w[0] != '-'; });
-    if (word == own.end()) return "";
-    for (const auto& sub : subs)
-        if (sub.name == *word) return *word;
-    return "";
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -133,9 +118,12 @@ int main(int argc, char** argv) {
             {"thaw", "Let a frozen group run again (docker unpause)", [&](CLI::App* c) { name(c); }, cgctl::thaw},
             {"gc", "Remove groups a killed 'cgctl run' left behind", [](CLI::App*) {}, cgctl::gc},
         };
-        std::string named = named_subcommand(args.own, subs);
+        // Every call names one: build only what the words may choose (all
+        // eleven with their options cost each box's start about 0.1 ms), or
+        // all when they name none, so CLI11 says what it always said.
+        bool named = std::any_of(subs.begin(), subs.end(), [&](auto& sub) { return cli::may_choose(args.own, sub.name); });
         for (auto& sub : subs) {
-            if (!named.empty() && named != sub.name) continue;
+            if (named && !cli::may_choose(args.own, sub.name)) continue;
             sub.app = app.add_subcommand(sub.name, sub.about);
             sub.add_options(sub.app);
         }
