@@ -7,7 +7,9 @@
 #   connection rate: busybox httpd in the box, a client opening a new
 #     connection per request, the same three ways.
 # netfwd --mode nat (kernel DNAT, no process in the path) is shown for
-# comparison. Rounds alternate the contenders; medians and ratios are printed.
+# comparison, and so is bench/floor-relay.c, the least a userspace relay can
+# do per connection (the connection rate's floor for any proxy; built here
+# with cc). Rounds alternate the contenders; medians and ratios are printed.
 # Targets (issue 7): netfwd >= 3x socat and >= 80% of direct, for both.
 #
 # netfwd's proxy starts the way socat does, in this script's session. A
@@ -67,6 +69,11 @@ nf_t=$(free_port); nf_h=$(free_port); so_t=$(free_port); so_h=$(free_port); nat_
 nd_t=$(free_port); nd_h=$(free_port)
 "$BIN/netfwd" publish "$nf_t:5201" "$nf_h:8080" --pid "$box" </dev/null >/dev/null 2>&1 & pids+=($!)
 "$BIN/netfwd" publish "$nd_t:5201" "$nd_h:8080" --pid "$box" --detach --pid-file "$work/proxy.pid"
+fl_h=''
+if command -v "${CC:-cc}" >/dev/null && "${CC:-cc}" -O2 -o "$work/floor-relay" bench/floor-relay.c; then
+  fl_h=$(free_port)
+  "$work/floor-relay" "$fl_h" "/proc/$box/ns/net" 8080 </dev/null >/dev/null 2>&1 & pids+=($!)
+fi
 pids+=("$(cat "$work/proxy.pid")")
 socat "TCP-LISTEN:$so_t,bind=127.0.0.1,reuseaddr,fork" "TCP:$addr:5201" </dev/null >/dev/null 2>&1 & pids+=($!)
 socat "TCP-LISTEN:$so_h,bind=127.0.0.1,reuseaddr,fork" "TCP:$addr:8080" </dev/null >/dev/null 2>&1 & pids+=($!)
@@ -103,10 +110,12 @@ gbits() { # PORT [nsenter...]: one iperf3 run, Gbit/s received
 }
 rate() { local port=$1; shift; "$@" python3 "$work/rate.py" "$port" "$REQUESTS" "$CONCURRENCY"; }
 
+g2() { if [ "$1" = - ]; then echo -; else printf '%.2f' "$1"; fi; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 declare -A T R
 names=(netfwd socat direct nat detached)
+[ -z "$fl_h" ] || names+=(floor)
 for round in $(seq "$ROUNDS"); do
   # Rotate the order each round, so no contender always runs first.
   k=$((round % ${#names[@]}))
@@ -115,6 +124,7 @@ for round in $(seq "$ROUNDS"); do
     case $who in
       netfwd) t=$(gbits "$nf_t"); r=$(rate "$nf_h") ;;
       detached) t=$(gbits "$nd_t"); r=$(rate "$nd_h") ;;
+      floor)  t=-; r=$(rate "$fl_h") ;;   # (connections only: it copies, it does not splice)
       socat)  t=$(gbits "$so_t"); r=$(rate "$so_h") ;;
       direct) t=$(gbits 5201 inbox); r=$(rate 8080 inbox) ;;
       nat)    # Only while measured: a loaded nat table turns on conntrack for
@@ -125,7 +135,7 @@ for round in $(seq "$ROUNDS"); do
               while kill -0 "$nat_pid" 2>/dev/null; do sleep 0.05; done ;;
     esac
     T[$who]+="$t "; R[$who]+="$r "
-    printf '  round %d %-8s %6.2f Gbit/s %7.0f conn/s\n' "$round" "$who" "$t" "$r"
+    printf '  round %d %-8s %6s Gbit/s %7.0f conn/s\n' "$round" "$who" "$(g2 "$t")" "$r"
   done
 done
 
@@ -133,30 +143,34 @@ med() { tr ' ' '\n' <<<"$1" | grep . | median; }
 echo
 echo "netfwd bench: $ROUNDS rounds, iperf3 -t $SECS (one stream), $REQUESTS requests a run by $CONCURRENCY clients (medians)"
 printf '  %-40s %8s %10s\n' "" "Gbit/s" "conn/s"
-for who in netfwd socat direct nat detached; do
+for who in "${names[@]}"; do
   case $who in
     netfwd) label="netfwd publish (proxy)" ;;
     detached) label="netfwd publish --detach (own session)" ;;
     socat)  label="socat TCP-LISTEN,fork -> box over veth" ;;
     direct) label="direct, inside the box (the limit)" ;;
     nat)    label="netfwd publish --mode nat (DNAT)" ;;
+    floor)  label="floor relay (bench/floor-relay.c)" ;;
   esac
-  printf '  %-40s %8.2f %10.0f\n' "$label" "$(med "${T[$who]}")" "$(med "${R[$who]}")"
+  t=-; [ "$who" = floor ] || t=$(med "${T[$who]}")
+  printf '  %-40s %8s %10.0f\n' "$label" "$(g2 "$t")" "$(med "${R[$who]}")"
 done
 python3 - "$(med "${T[netfwd]}")" "$(med "${T[socat]}")" "$(med "${T[direct]}")" \
           "$(med "${R[netfwd]}")" "$(med "${R[socat]}")" "$(med "${R[direct]}")" \
-          "$(med "${T[detached]}")" "$(med "${R[detached]}")" <<'PY'
+          "$(med "${T[detached]}")" "$(med "${R[detached]}")" "$(med "${R[floor]:-0}")" <<'PY'
 import sys
-nt, st, dt, nr, sr, dr, xt, xr = map(float, sys.argv[1:])
+nt, st, dt, nr, sr, dr, xt, xr, fr = map(float, sys.argv[1:])
 def line(what, x, y, want):
     ok = x / y >= want
-    print("  %-36s %5.2fx  (target >= %s)  %s" % (what, x / y, ("%.0f%%" % (want * 100)) if want < 1 else "%gx" % want,
+    print("  %-36s %6.3fx  (target >= %s)  %s" % (what, x / y, ("%.0f%%" % (want * 100)) if want < 1 else "%gx" % want,
                                                  "met" if ok else "NOT met"))
     return ok
 print()
 ok = all([line("throughput: netfwd / socat", nt, st, 3), line("throughput: netfwd / direct", nt, dt, 0.8),
           line("connections/s: netfwd / socat", nr, sr, 3), line("connections/s: netfwd / direct", nr, dr, 0.8)])
 print("  targets:", "all met" if ok else "not all met")
-print("  (--detach: throughput %.2fx socat, %.2fx direct; connections/s %.2fx socat, %.2fx direct)"
+print("  (--detach: throughput %.2fx socat, %.3fx direct; connections/s %.2fx socat, %.3fx direct)"
       % (xt / st, xt / dt, xr / sr, xr / dr))
+if fr:
+    print("  (floor relay: connections/s %.3fx direct; netfwd is %.3fx the floor)" % (fr / dr, nr / fr))
 PY
