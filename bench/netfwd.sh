@@ -69,12 +69,12 @@ nf_t=$(free_port); nf_h=$(free_port); so_t=$(free_port); so_h=$(free_port); nat_
 nd_t=$(free_port); nd_h=$(free_port)
 "$BIN/netfwd" publish "$nf_t:5201" "$nf_h:8080" --pid "$box" </dev/null >/dev/null 2>&1 & pids+=($!)
 "$BIN/netfwd" publish "$nd_t:5201" "$nd_h:8080" --pid "$box" --detach --pid-file "$work/proxy.pid"
+pids+=("$(cat "$work/proxy.pid")")
 fl_h=''
 if command -v "${CC:-cc}" >/dev/null && "${CC:-cc}" -O2 -o "$work/floor-relay" bench/floor-relay.c; then
   fl_h=$(free_port)
   "$work/floor-relay" "$fl_h" "/proc/$box/ns/net" 8080 </dev/null >/dev/null 2>&1 & pids+=($!)
 fi
-pids+=("$(cat "$work/proxy.pid")")
 socat "TCP-LISTEN:$so_t,bind=127.0.0.1,reuseaddr,fork" "TCP:$addr:5201" </dev/null >/dev/null 2>&1 & pids+=($!)
 socat "TCP-LISTEN:$so_h,bind=127.0.0.1,reuseaddr,fork" "TCP:$addr:8080" </dev/null >/dev/null 2>&1 & pids+=($!)
 for _ in $(seq 100); do [ -n "$(ss -Htln "sport = :$nf_h")" ] && [ -n "$(ss -Htln "sport = :$so_h")" ] && break; sleep 0.05; done
