@@ -97,7 +97,7 @@ no_leftovers() {
   cp -a "$BOXKIT_STORE" pristine
   layer=$(imgpack inspect faults/check:1 --json | jq -r '.layers[0].digest')
   blob=$BOXKIT_STORE/blobs/sha256/${layer#sha256:}
-  printf '\x5a' | dd of="$blob" bs=1 seek=1000 conv=notrunc 2>/dev/null
+  flip_byte "$blob" 1000
   run store_ok "$BOXKIT_STORE"
   assert_failure
   assert_output --partial "does not match its name"

@@ -33,6 +33,14 @@ bk_run() {
   fi
 }
 
+# flip_byte FILE OFFSET: damage one byte for sure (its bits inverted; a
+# byte written over it could already be that byte).
+flip_byte() {
+  local b; b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+  [ -n "$b" ] || { echo "flip_byte: $1 has no byte at $2" >&2; return 1; }
+  printf "\\$(printf '%03o' $((b ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+
 make_busybox_root() {
   local root=$1 applet
   mkdir -p "$root/bin" "$root/etc" "$root/tmp"

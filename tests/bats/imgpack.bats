@@ -508,7 +508,7 @@ fsck_kinds() { echo "$output" | jq -r '[.problems[].kind] | sort | join(",")'; }
   cfg=$(imgpack inspect bats/base:1 --json | jq -r .id)
 
   # one flipped byte in the layer
-  printf '\x01' | dd of="$layer" bs=1 seek=4242 conv=notrunc 2>/dev/null
+  flip_byte "$layer" 4242
   before=$(tree_digest "$BOXKIT_STORE")
   bk_run 1 imgpack fsck
   assert_regex "$stderr" "^imgpack: fsck: blob sha256:${layer##*/} does not match its name: its content is sha256:[0-9a-f]{64}"$'\n'
