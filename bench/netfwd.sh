@@ -18,7 +18,7 @@
 # Its connections reach the box from the link's host address, like socat's,
 # and the TIME_WAIT sockets they leave in the box turn away socat's new
 # connections that reuse a port (the box counts PAWS rejections): socat's
-# rate fell by half after a nat round when both used one box.
+# rate fell by a quarter to a half after a nat round when both used one box.
 #
 # netfwd's proxy starts the way socat does, in this script's session. A
 # --detach'ed netfwd is a session of its own (setsid), and with scheduler
