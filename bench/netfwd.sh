@@ -61,6 +61,7 @@ free_port() {
 # the link for socat and nat). Sets BOX (its pid) and BOX_ADDR.
 mkdir -p "$work/www"; echo ok > "$work/www/index.html"
 host_ns=$(stat -L -c %i /proc/self/ns/net)
+in_ns() { local pid=$1; shift; nsenter --net="/proc/$pid/ns/net" "$@"; }   # PID CMD...
 new_box() {
   unshare --net sh -c 'ip link set lo up; exec sleep 1d' </dev/null >/dev/null 2>&1 &
   BOX=$!; pids+=("$BOX")
@@ -70,14 +71,13 @@ new_box() {
   nsenter --net="/proc/$BOX/ns/net" iperf3 -s -p 5201 </dev/null >/dev/null 2>&1 & pids+=($!)
   nsenter --net="/proc/$BOX/ns/net" busybox httpd -f -p 8080 -h "$work/www" </dev/null >/dev/null 2>&1 & pids+=($!)
   for _ in $(seq 100); do
-    [ -n "$(nsenter --net="/proc/$BOX/ns/net" ss -Htln 'sport = :5201')" ] &&
-      [ -n "$(nsenter --net="/proc/$BOX/ns/net" ss -Htln 'sport = :8080')" ] && break
+    [ -n "$(in_ns "$BOX" ss -Htln 'sport = :5201')" ] && [ -n "$(in_ns "$BOX" ss -Htln 'sport = :8080')" ] && break
     sleep 0.05
   done
 }
 new_box; box=$BOX; addr=$BOX_ADDR
 new_box; natbox=$BOX
-inbox() { nsenter --net="/proc/$box/ns/net" "$@"; }
+inbox() { in_ns "$box" "$@"; }
 
 nf_t=$(free_port); nf_h=$(free_port); so_t=$(free_port); so_h=$(free_port); nat_t=$(free_port); nat_h=$(free_port)
 nd_t=$(free_port); nd_h=$(free_port)
